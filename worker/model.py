@@ -1,0 +1,246 @@
+"""Value types shared by every layer (requests, slots, effects, reports) and the error classes; stdlib only, no I/O."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class BalcaoError(Exception):
+    """Base class of the errors balcao raises on purpose."""
+
+
+class ConfigError(BalcaoError):
+    """Invalid configuration or usage: the CLI exits 2 with this message.
+
+    The message names the key path, what was expected and what was found, e.g.
+    ``office.close: expected a time after office.open (08:00), found '07:00'``.
+    """
+
+
+class AdapterError(BalcaoError):
+    """A vendor error translated at the adapter edge.
+
+    ``transient`` errors leave the request pending (retry later); permanent ones flag it
+    for staff; ``auth`` errors pause every effect until the operator fixes the credentials.
+    ``status`` and ``reason`` keep Google's code and reason for logs and metrics.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        transient: bool,
+        *,
+        auth: bool = False,
+        status: int | None = None,
+        reason: str | None = None,
+        retry_after: float | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.transient = transient
+        self.auth = auth
+        self.status = status
+        self.reason = reason
+        self.retry_after = retry_after
+        # True when the request may have taken effect (lost response, dropped connection).
+        self.outcome_unknown = outcome_unknown
+
+
+class LockHeldError(BalcaoError):
+    """Another instance holds the journal lock: the CLI exits 3."""
+
+
+class HeadersMissingError(BalcaoError):
+    """Required headers are missing from the sheet: nothing is processed (fail closed)."""
+
+
+class BacklogRefusedError(BalcaoError):
+    """The first tick found a large backlog and --accept-backlog was not given."""
+
+
+# --------------------------------------------------------------------------- office calendar
+
+
+class DayKind(enum.Enum):
+    FULL = "full"
+    REDUCED = "reduced"
+    CLOSED = "closed"
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A configured closure or reduced day.
+
+    Without hours the office is closed all day; with ``open_from``/``open_until`` it is open
+    only then (a missing bound defaults to the normal opening or closing time).
+    """
+
+    day: date
+    name: str
+    open_from: time | None = None
+    open_until: time | None = None
+    source: str = "config"
+
+
+# --------------------------------------------------------------------------- form and requests
+
+
+class Channel(enum.Enum):
+    MEET = "meet"
+    WHATSAPP = "whatsapp"
+
+
+class Period(enum.Enum):
+    MORNING = "morning"  # starts before 12:00
+    AFTERNOON = "afternoon"  # starts at 12:00 or later
+    ANY = "any"
+
+
+class Status(enum.Enum):
+    """The closed list of `Situação` values staff see (DESIGN §3)."""
+
+    RECEIVED = "Recebido"
+    BOOKED = "Agendado"
+    ATTENTION = "Requer atenção"
+    DUPLICATE = "Duplicado"
+    PENDING = "Pendente"
+
+
+@dataclass(frozen=True)
+class FormAnswers:
+    """The mapped, normalised answers of one row (unmapped columns never get here)."""
+
+    email: str
+    name: str
+    phone: str  # E.164 when valid, else the normalised text ("" when absent)
+    channel: Channel | None
+    service: str
+    subject: str
+    period: Period
+    consent: bool | None  # None when the consent column is not mapped
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """Why a row cannot be served automatically; ``reason`` is the pt-BR text for `Observação`."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """One non-empty sheet row after parsing: answers (when valid) or the problems found."""
+
+    row: int  # 1-based sheet row number, valid only for this tick
+    submitted: datetime | None  # aware, in the spreadsheet's time zone; None if not a date
+    answers: FormAnswers | None
+    problems: tuple[RowProblem, ...]
+    fingerprint: str  # HMAC of the normalised answers without the timestamp
+    protocol: str | None  # the `Protocolo` cell, when present
+    raw_email: str = ""  # normalised e-mail text, used for per-address limits even when invalid
+
+
+@dataclass(frozen=True)
+class Slot:
+    start: datetime
+    end: datetime
+    calendar_id: str
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """What the Calendar adapter must create; ``event_id`` is deterministic (base32hex)."""
+
+    event_id: str
+    calendar_id: str
+    protocol: str
+    summary: str
+    description: str
+    start: datetime
+    end: datetime
+    timezone: str
+    meet: bool
+    attendee_email: str | None = None
+
+
+@dataclass(frozen=True)
+class EventResult:
+    event_id: str
+    status: str  # "confirmed" | "cancelled"
+    meet_status: str | None  # "pending" | "success" | "failure" | None (no conference asked)
+    meet_link: str | None
+    html_link: str | None = None
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str  # e.g. "text/calendar; method=REQUEST"
+    data: bytes
+
+
+@dataclass(frozen=True)
+class EmailSpec:
+    """A rendered message; the adapter only builds MIME from it, never reads form text into headers."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    message_id: str  # with angle brackets, deterministic from (protocol, kind, revision)
+    kind: str  # "ack" | "confirmation" | ...
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass
+class TickReport:
+    """What one tick did; ``ok`` is False when the tick failed as a whole."""
+
+    started: datetime
+    ok: bool = True
+    error: str | None = None
+    rows_seen: int = 0
+    new_requests: int = 0
+    emails_sent: int = 0
+    events_created: int = 0
+    cells_written: int = 0
+    flagged: int = 0
+    pending: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    plan_lines: list[str] = field(default_factory=list)
+    paused_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class RecurringHoliday:
+    """A municipal holiday that recurs every year: on a fixed month/day or at an Easter offset.
+
+    Salvador's Corpus Christi is ``RecurringHoliday("Corpus Christi", easter_offset=60)``;
+    São João is ``RecurringHoliday("São João", month=6, day=24)``.
+    """
+
+    name: str
+    month: int | None = None
+    day: int | None = None
+    easter_offset: int | None = None
+    source: str = "municipal"
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    """How the office treats one date; ``open_from``/``open_until`` are None when closed."""
+
+    day: date
+    kind: DayKind
+    name: str | None
+    source: str | None
+    open_from: time | None
+    open_until: time | None
+    weekend: bool
