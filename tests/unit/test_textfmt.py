@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -51,7 +51,7 @@ def test_fmt_time_drops_seconds_instead_of_rounding_up() -> None:
 
 
 def test_fmt_datetime_converts_to_the_given_zone() -> None:
-    utc = datetime(2026, 12, 11, 13, 15, tzinfo=timezone.utc)
+    utc = datetime(2026, 12, 11, 13, 15, tzinfo=UTC)
     assert fmt_datetime(utc, "America/Bahia") == "11/12/2026 10:15"
 
 
@@ -67,7 +67,9 @@ def test_fmt_in_words_reads_as_a_sentence() -> None:
     )
 
 
-@pytest.mark.parametrize(("hour", "article"), [(0, "à"), (1, "à"), (2, "às"), (8, "às"), (13, "às")])
+@pytest.mark.parametrize(
+    ("hour", "article"), [(0, "à"), (1, "à"), (2, "às"), (8, "às"), (13, "às")]
+)
 def test_fmt_in_words_uses_the_singular_article_for_zero_and_one_oclock(
     hour: int, article: str
 ) -> None:

@@ -1,0 +1,596 @@
+"""Header map, row parsing, validation, normalisation and fingerprints of form responses; pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import json
+import math
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from worker.model import (
+    Channel,
+    ConfigError,
+    FormAnswers,
+    HeadersMissingError,
+    ParsedRow,
+    Period,
+    RowProblem,
+)
+
+__all__ = [
+    "DATE_COLUMNS",
+    "OWNED_COLUMNS",
+    "PROBLEM_CODES",
+    "AnswerTexts",
+    "ColumnTitles",
+    "HeaderMap",
+    "build_header_map",
+    "datetime_to_serial",
+    "first_name",
+    "normalise_text",
+    "parse_row",
+    "safe_cell",
+    "serial_to_datetime",
+]
+
+# Columns balcao owns, appended to the right of the form's columns and found by title (DESIGN §3).
+OWNED_COLUMNS: tuple[str, ...] = (
+    "Protocolo",
+    "Situação",
+    "Prazo de resposta",
+    "Atendimento",
+    "Link ou canal",
+    "Atualizado em",
+    "Observação",
+)
+# Owned columns holding date serials, formatted once as dd/mm/aaaa hh:mm.
+DATE_COLUMNS: tuple[str, ...] = ("Prazo de resposta", "Atendimento", "Atualizado em")
+
+# RowProblem.code values parse_row can produce, in the order they are checked.
+PROBLEM_CODES: tuple[str, ...] = ("timestamp", "email", "name", "channel", "phone", "consent")
+
+
+@dataclass(frozen=True)
+class ColumnTitles:
+    """Header titles of the form's fields (``form.columns.*``); defaults are the sample form's.
+
+    ``None`` means the form has no such question. timestamp, email, name and channel cannot
+    be None: without them no request can be served. A title that is set must exist in the
+    sheet, or build_header_map fails closed.
+    """
+
+    timestamp: str = "Carimbo de data/hora"
+    email: str = "Endereço de e-mail"
+    name: str = "Nome completo"
+    phone: str | None = "Telefone com DDD (WhatsApp)"
+    channel: str = "Como prefere ser atendido?"
+    service: str | None = "Serviço"
+    subject: str | None = "Assunto do atendimento"
+    period: str | None = "Período de preferência"
+    consent: str | None = "Declaro que li e concordo com a política de privacidade"
+
+
+@dataclass(frozen=True)
+class AnswerTexts:
+    """The form's answer options for the choice questions (``form.answers.*``).
+
+    Matching is tolerant: both sides are compared after NFKD accent removal, casefolding and
+    turning punctuation into spaces, so ``"MANHA 08h as 12h"`` equals ``"Manhã (08h às 12h)"``;
+    a whole-word prefix on either side also matches when exactly one option fits
+    (``"Manhã"`` → MORNING, ``"Google Meet (vídeo)"`` → MEET; ``"M"`` matches nothing).
+    """
+
+    meet: str = "Google Meet"
+    whatsapp: str = "Ligação de vídeo pelo WhatsApp"
+    morning: str = "Manhã (08h às 12h)"
+    afternoon: str = "Tarde (12h às 17h)"
+    any: str = "Sem preferência"
+    consent_yes: str = "Sim, concordo"
+
+
+# --------------------------------------------------------------------------- text normalisation
+
+# Bidi embeddings/overrides/isolates and marks: they make "moc.elpmaxe@" display as a
+# different address and hide text from staff (Trojan-Source style), so they never survive.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+# Invisible characters that only serve to make two equal-looking texts differ.
+_INVISIBLE = frozenset("\u200b\u2060\ufeff\u180e")
+_ELLIPSIS = "…"
+
+
+def _clean_char(ch: str) -> str:
+    """One character as it may appear in stored text: ``""`` (dropped), ``" "`` or itself."""
+    if ch in _BIDI or ch in _INVISIBLE:
+        return ""
+    cat = unicodedata.category(ch)
+    if cat == "Cc":
+        # Line breaks and tabs separate words; NUL, ESC and the like carry nothing.
+        return " " if ch.isspace() else ""
+    if cat == "Cs":
+        # A lone surrogate cannot be encoded as UTF-8 and would break the mail build later.
+        return ""
+    return ch
+
+
+def normalise_text(s: str, max_len: int | None = 500) -> str:
+    """Form text as balcao stores and shows it: NFC, cleaned, one line, bounded.
+
+    - control characters go: tabs and line breaks become spaces (a multi-line subject is
+      kept as one line), NUL/ESC/etc. vanish;
+    - bidi overrides/isolates/marks (U+202A–202E, U+2066–2069, U+200E/F, U+061C) and
+      zero-width spaces/BOM vanish;
+    - whitespace runs collapse to one space, the ends are trimmed;
+    - longer than ``max_len`` → cut to ``max_len`` characters, the last one being ``"…"``
+      (``normalise_text("abcdef", 4) == "abc…"``); length is never a reason to reject.
+      ``max_len=None`` means unbounded.
+    """
+    cleaned = "".join(_clean_char(ch) for ch in s)
+    text = " ".join(unicodedata.normalize("NFC", cleaned).split())
+    if max_len is None or len(text) <= max_len:
+        return text
+    if max_len < 1:
+        raise ValueError("max_len must be at least 1")
+    cut = max_len - 1
+    # Do not leave a combining mark without its base or a dangling space before the "…".
+    while cut > 0 and unicodedata.combining(text[cut]):
+        cut -= 1
+    return text[:cut].rstrip() + _ELLIPSIS
+
+
+def _fold(s: str) -> str:
+    """Comparison key for titles: accents dropped, casefolded, whitespace collapsed."""
+    decomposed = unicodedata.normalize("NFKD", normalise_text(s, None))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(bare.casefold().split())
+
+
+def _answer_tokens(s: str) -> tuple[str, ...]:
+    """Comparison key for answers: like _fold, and punctuation is a word separator too."""
+    folded = _fold(s)
+    return tuple("".join(ch if ch.isalnum() else " " for ch in folded).split())
+
+
+_E = TypeVar("_E")
+
+
+def _match_answer(text: str, options: Mapping[_E, str]) -> _E | None:
+    """The option whose text equals ``text`` (see AnswerTexts), else the single prefix match."""
+    got = _answer_tokens(text)
+    if not got:
+        return None
+    wanted = {key: _answer_tokens(value) for key, value in options.items()}
+    for key, tokens in wanted.items():
+        if tokens == got:
+            return key
+    prefixed = [
+        key
+        for key, tokens in wanted.items()
+        if tokens and (tokens[: len(got)] == got or got[: len(tokens)] == tokens)
+    ]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+# OWASP's formula triggers, plus LF and the full-width forms (＝ ＋ － ＠).
+_FORMULA_TRIGGERS = frozenset("=+-@\t\r\n\uff1d\uff0b\uff0d\uff20")
+
+
+def safe_cell(text: str) -> str:
+    """Form-derived text made inert for any spreadsheet: ``"=HYPERLINK(…)"`` → ``"'=HYPERLINK(…)"``.
+
+    balcao writes RAW, so Sheets itself never evaluates it; but staff export the sheet to CSV
+    or Excel, where a cell starting with ``= + - @``, tab or CR (OWASP's list, plus LF and the
+    full-width forms some Excel locales accept) becomes a formula. The OWASP remedy is a
+    leading apostrophe: it is the spreadsheet convention staff already know for "this is
+    text", it survives CSV export, and unlike a leading space (trimmed by importers) or a
+    zero-width character (invisible, breaks search and copy) it cannot be lost or go unseen.
+    Leading whitespace is looked through (``" =1"`` is prefixed too). Other text is unchanged.
+    """
+    if text[:1] in _FORMULA_TRIGGERS or text.lstrip()[:1] in _FORMULA_TRIGGERS:
+        return "'" + text
+    return text
+
+
+_HONORIFICS = frozenset({"sr", "sra", "srta", "dr", "dra", "prof", "profa"})
+
+
+def first_name(name: str) -> str:
+    """The name to greet or to put in a calendar summary: ``"Dra. maria  da Silva"`` → ``"Maria"``.
+
+    Honorifics (Sr., Sra., Dr., Dra., Prof., Profa., Srta.) are skipped when a name follows;
+    an all-lower or all-upper name is capitalised; at most 40 characters; ``""`` → ``""``.
+    """
+    parts = normalise_text(name, None).split()
+    while len(parts) > 1 and _fold(parts[0]).rstrip(".") in _HONORIFICS:
+        parts = parts[1:]
+    if not parts:
+        return ""
+    word = parts[0]
+    if word.islower() or word.isupper():
+        word = word.capitalize()
+    return normalise_text(word, 40)
+
+
+# --------------------------------------------------------------------------- serial numbers
+
+_SERIAL_EPOCH = datetime(1899, 12, 30)
+# date.min and date.max as serials; outside them datetime cannot represent the value.
+_SERIAL_MIN = -693593.0
+_SERIAL_MAX = 2958466.0
+
+
+def serial_to_datetime(x: float, tz: str) -> datetime:
+    """A Sheets date serial (days since 1899-12-30, wall clock of the spreadsheet) → aware datetime.
+
+    ``serial_to_datetime(45741.60430555556, "America/Sao_Paulo")`` →
+    ``2025-03-25 14:30:12-03:00``. Rounded to whole seconds (serials carry float noise).
+    Raises ValueError for NaN, infinities and values outside years 1–9999.
+    """
+    if isinstance(x, bool) or not math.isfinite(x) or not _SERIAL_MIN <= x < _SERIAL_MAX:
+        raise ValueError(f"not a date serial: {x!r}")
+    seconds = round(x * 86400)
+    return (_SERIAL_EPOCH + timedelta(seconds=seconds)).replace(tzinfo=ZoneInfo(tz))
+
+
+def datetime_to_serial(dt: datetime, tz: str) -> float:
+    """An aware datetime → the Sheets serial of its wall-clock time in ``tz`` (inverse of the above).
+
+    Naive datetimes are refused (ValueError): their zone would be a guess.
+    """
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("datetime_to_serial needs an aware datetime")
+    wall = dt.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+    delta = wall - _SERIAL_EPOCH
+    return (delta.days * 86400 + delta.seconds + delta.microseconds / 1e6) / 86400
+
+
+# --------------------------------------------------------------------------- header map
+
+_REQUIRED_FIELDS = ("timestamp", "email", "name", "channel")
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    """Where each mapped field and each owned column sits in this tick's header row.
+
+    ``fields``: field name of ColumnTitles (``"email"``, ...) → 0-based column index, only for
+    fields the configuration maps. ``owned``: owned title → 0-based index, only those present;
+    ``missing_owned`` lists the others in OWNED_COLUMNS order (the service creates them).
+    ``last_column``: 1-based count of header cells, trailing empty ones excluded.
+    """
+
+    fields: Mapping[str, int]
+    owned: Mapping[str, int]
+    missing_owned: tuple[str, ...]
+    last_column: int
+    headers: tuple[str, ...]
+
+    def index(self, field_name: str) -> int | None:
+        """0-based column of a form field, None when it is not mapped."""
+        return self.fields.get(field_name)
+
+    def owned_index(self, title: str) -> int | None:
+        """0-based column of an owned column, None when it is absent."""
+        return self.owned.get(title)
+
+
+def _header_text(cell: object) -> str:
+    return "" if cell is None else normalise_text(str(cell), None)
+
+
+def _find_title(title: str, headers: Sequence[str], folded: Sequence[str]) -> int | None:
+    """Exact (trimmed) title first, else the case/accent-insensitive one; first occurrence wins.
+
+    Two columns with the same title happen when staff copy a column; taking the leftmost is
+    stable and is the one a Google Form created (it appends new questions to the right).
+    """
+    wanted = normalise_text(title, None)
+    for i, header in enumerate(headers):
+        if header == wanted:
+            return i
+    key = _fold(title)
+    for i, header in enumerate(folded):
+        if header == key:
+            return i
+    return None
+
+
+def build_header_map(
+    header_row: Sequence[object],
+    titles: ColumnTitles,
+    owned: Sequence[str] = OWNED_COLUMNS,
+) -> HeaderMap:
+    """Map fields and owned columns by title, wherever staff moved them.
+
+    Raises HeadersMissingError (fail closed: never write into the wrong column) when a mapped
+    field's title is absent; its message lists the missing titles and the headers found, e.g.
+    ``missing form headers: 'Nome completo'; found: 'Carimbo de data/hora', 'Email', ...``.
+    """
+    for name in _REQUIRED_FIELDS:
+        if not getattr(titles, name):
+            raise ConfigError(f"form.columns.{name}: expected a header title, found nothing")
+    headers = tuple(_header_text(cell) for cell in header_row)
+    folded = tuple(_fold(h) for h in headers)
+    found: dict[str, int] = {}
+    missing: list[str] = []
+    for f in fields(titles):
+        title = getattr(titles, f.name)
+        if title is None:
+            continue
+        idx = _find_title(title, headers, folded)
+        if idx is None:
+            missing.append(title)
+        else:
+            found[f.name] = idx
+    if missing:
+        shown = ", ".join(repr(normalise_text(h, 60)) for h in headers if h) or "(none)"
+        raise HeadersMissingError(
+            "missing form headers: " + ", ".join(repr(t) for t in missing) + f"; found: {shown}"
+        )
+    owned_found: dict[str, int] = {}
+    owned_missing: list[str] = []
+    for title in owned:
+        idx = _find_title(title, headers, folded)
+        if idx is None:
+            owned_missing.append(title)
+        else:
+            owned_found[title] = idx
+    last = max((i + 1 for i, h in enumerate(headers) if h), default=0)
+    return HeaderMap(
+        fields=found,
+        owned=owned_found,
+        missing_owned=tuple(owned_missing),
+        last_column=last,
+        headers=headers,
+    )
+
+
+# --------------------------------------------------------------------------- row parsing
+
+
+def _cell_text(value: object) -> str:
+    """A cell read with UNFORMATTED_VALUE as text: a phone typed as a number stays its digits."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    return str(value)
+
+
+# email_validator's English reasons → short pt-BR phrases staff can read to the citizen.
+# Checked in order; the first fragment found in the library's message wins.
+_EMAIL_REASONS: tuple[tuple[str, str], ...] = (
+    ("display name", "informe só o endereço, sem nome, aspas ou < >"),
+    ("must have an @-sign", "falta o @"),
+    ("something after the @-sign", "falta o domínio após o @"),
+    ("something before the @-sign", "falta o nome antes do @"),
+    ("should have a period", "o domínio após o @ está incompleto (ex.: gmail.com)"),
+    ("special-use or reserved", "o domínio após o @ não recebe e-mails"),
+    ("too long", "endereço longo demais"),
+    ("period", "há um ponto fora de lugar"),
+    ("character", "contém caracteres não permitidos"),
+)
+_EMAIL_FALLBACK = "formato não reconhecido"
+# More than this is no address at all (RFC 5321 caps at 254); spare the validator the work.
+_EMAIL_MAX_SCAN = 1000
+
+
+def _check_email(text: str) -> tuple[str | None, str | None]:
+    """(normalised address, None) or (None, pt-BR reason). The reason never quotes the input."""
+    if not text:
+        return None, "campo vazio"
+    if len(text) > _EMAIL_MAX_SCAN:
+        return None, "endereço longo demais"
+    if any(sep in text for sep in ",;") or text.count("@") > 1:
+        # A list in To would relay our mail to third parties.
+        return None, "informe apenas um endereço"
+    if any(ch in text for ch in '<>"'):
+        return None, "informe só o endereço, sem nome, aspas ou < >"
+    if any(ch.isspace() for ch in text):
+        return None, "o endereço não pode conter espaços"
+    try:
+        result = validate_email(text, check_deliverability=False)
+    except EmailNotValidError as exc:
+        message = str(exc)
+        for fragment, reason in _EMAIL_REASONS:
+            if fragment in message:
+                return None, reason
+        return None, _EMAIL_FALLBACK
+    return result.normalized, None
+
+
+_PHONE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+)
+
+
+def _phone_e164(text: str) -> str | None:
+    """E.164 of a valid phone (Brazilian unless it starts with +), else None.
+
+    ``"(71) 98823-0376"`` → ``"+5571988230376"``; ``"98823-0376"`` (no DDD) → None.
+    """
+    if not text or len(text) > 64:
+        return None
+    try:
+        number = phonenumbers.parse(text, "BR")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    if phonenumbers.number_type(number) not in _PHONE_TYPES:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_FINGERPRINT_VERSION = 1
+_TEXT_FIELDS = ("email", "name", "phone", "channel", "service", "subject", "period", "consent")
+
+
+def _fingerprint(texts: Mapping[str, str], secret: bytes) -> str:
+    """HMAC-SHA256 over the canonical JSON of the mapped answers (timestamp excluded).
+
+    Column positions and unmapped columns play no part, so sorting, inserting columns or a
+    CPF column never change it; an edited answer does.
+    """
+    payload = {"v": _FINGERPRINT_VERSION, **texts}
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hmac.new(secret, canonical.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_CHANNELS = {Channel.MEET: "meet", Channel.WHATSAPP: "whatsapp"}
+_PERIODS = {Period.MORNING: "morning", Period.AFTERNOON: "afternoon", Period.ANY: "any"}
+_K = TypeVar("_K", bound=enum.Enum)
+
+
+def _options(answers: AnswerTexts, names: Mapping[_K, str]) -> dict[_K, str]:
+    return {key: getattr(answers, attr) for key, attr in names.items()}
+
+
+_TIMESTAMP_MIN_YEAR = 2000
+
+
+def _parse_timestamp(value: object, tz: str) -> tuple[datetime | None, str | None]:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _cell_text(value).strip():
+            return None, "Carimbo de data/hora inválido: célula vazia"
+        return None, (
+            "Carimbo de data/hora inválido: a célula não contém uma data do formulário "
+            "(linha digitada à mão?)"
+        )
+    try:
+        submitted = serial_to_datetime(float(value), tz)
+    except ValueError:
+        return None, "Carimbo de data/hora inválido: número fora do intervalo de datas"
+    # A Forms timestamp is always recent; a tiny serial is a number someone typed.
+    if submitted.year < _TIMESTAMP_MIN_YEAR:
+        return None, "Carimbo de data/hora inválido: data anterior a 2000 (linha digitada à mão?)"
+    return submitted, None
+
+
+def parse_row(
+    row_number: int,
+    cells: Sequence[object],
+    hmap: HeaderMap,
+    *,
+    answers: AnswerTexts | None = None,
+    sheet_tz: str,
+    secret: bytes,
+    max_len: int = 500,
+) -> ParsedRow | None:
+    """One sheet row (values as read with UNFORMATTED_VALUE) → ParsedRow, or None when empty.
+
+    Only the columns in ``hmap`` are looked at: an unmapped column (a CPF, say) never reaches
+    the result or the fingerprint. "Empty" means every mapped and owned cell is empty after
+    normalisation (a row holding only a stray space or U+200B is empty).
+
+    Problems (``code``: pt-BR ``reason`` for `Observação`; the reason never quotes the citizen):
+    - ``timestamp``: "Carimbo de data/hora inválido: …" when the cell is text/empty/absurd;
+    - ``email``: "E-mail inválido: falta o @" etc.; exactly one address, syntax only (no DNS);
+    - ``name``: "Falta o nome";
+    - ``channel``: "Forma de atendimento não informada" / "… não reconhecida";
+    - ``phone`` (WhatsApp only): "Telefone inválido para WhatsApp: informe DDD e número";
+    - ``consent`` (when mapped): "Falta o aceite da política de privacidade".
+    An unrecognised period is Period.ANY, not a problem. ``answers`` is None whenever there is
+    a problem. ``raw_email`` is the casefolded normalised e-mail text, valid or not.
+    """
+    texts_of = answers or AnswerTexts()
+
+    def cell(idx: int | None) -> object:
+        return cells[idx] if idx is not None and 0 <= idx < len(cells) else None
+
+    mapped = [*hmap.fields.values(), *hmap.owned.values()]
+    if all(not normalise_text(_cell_text(cell(i)), None) for i in mapped):
+        return None
+
+    # Full (unbounded) normalised texts feed the fingerprint, so an edit past the display
+    # bound is still an edit; the bounded ones are what gets stored and shown.
+    full: dict[str, str] = {}
+    for name in _TEXT_FIELDS:
+        idx = hmap.index(name)
+        if idx is not None:
+            full[name] = normalise_text(_cell_text(cell(idx)), None)
+    # The address is validated as typed (casefolding could alter a local part: "ß" → "ss");
+    # the casefolded form is the identity used for limits and the fingerprint.
+    email_text = full["email"]
+    full["email"] = email_text.casefold()
+
+    def bounded(name: str, limit: int = max_len) -> str:
+        return normalise_text(full.get(name, ""), limit)
+
+    problems: list[RowProblem] = []
+    submitted, ts_reason = _parse_timestamp(cell(hmap.index("timestamp")), sheet_tz)
+    if ts_reason:
+        problems.append(RowProblem("timestamp", ts_reason))
+
+    email, email_reason = _check_email(email_text)
+    if email_reason:
+        problems.append(RowProblem("email", f"E-mail inválido: {email_reason}"))
+
+    name_text = bounded("name")
+    if not name_text:
+        problems.append(RowProblem("name", "Falta o nome"))
+
+    channel_text = full["channel"]
+    channel = _match_answer(channel_text, _options(texts_of, _CHANNELS))
+    if channel is None:
+        state = "não reconhecida" if channel_text else "não informada"
+        problems.append(RowProblem("channel", f"Forma de atendimento {state}"))
+
+    phone_text = bounded("phone", min(max_len, 64))
+    e164 = _phone_e164(full.get("phone", ""))
+    if channel is Channel.WHATSAPP and e164 is None:
+        problems.append(
+            RowProblem("phone", "Telefone inválido para WhatsApp: informe DDD e número")
+        )
+
+    period = Period.ANY
+    if "period" in full:
+        period = _match_answer(full["period"], _options(texts_of, _PERIODS)) or Period.ANY
+
+    consent: bool | None = None
+    if "consent" in full:
+        consent = _match_answer(full["consent"], {True: texts_of.consent_yes}) is True
+        if not consent:
+            problems.append(RowProblem("consent", "Falta o aceite da política de privacidade"))
+
+    protocol_idx = hmap.owned_index("Protocolo")
+    protocol = normalise_text(_cell_text(cell(protocol_idx)), 64) or None
+
+    form: FormAnswers | None = None
+    if not problems and email is not None and channel is not None:
+        form = FormAnswers(
+            email=email,
+            name=name_text,
+            phone=e164 or phone_text,
+            channel=channel,
+            service=bounded("service"),
+            subject=bounded("subject"),
+            period=period,
+            consent=consent,
+        )
+    return ParsedRow(
+        row=row_number,
+        submitted=submitted,
+        answers=form,
+        problems=tuple(problems),
+        fingerprint=_fingerprint(full, secret),
+        protocol=protocol,
+        raw_email=normalise_text(full["email"], 320),
+    )
