@@ -1,0 +1,188 @@
+"""Google credentials (service account or authorised user), least-privilege scopes and the no-retry transport; no API calls."""
+
+from __future__ import annotations
+
+import http.client
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import google.auth.credentials
+import google.oauth2.credentials
+import google_auth_httplib2
+import httplib2
+from google.oauth2 import service_account
+
+from worker.model import ConfigError
+
+_AUTH = "https://www.googleapis.com/auth/"
+
+
+class SCOPES:
+    """The scopes balcao may ask for (each checked against the discovery documents)."""
+
+    # values.batchGet / batchUpdate and spreadsheets.get / batchUpdate.
+    SPREADSHEETS = _AUTH + "spreadsheets"
+    # events.insert/get/delete/list; covers attendees and Meet creation.
+    CALENDAR_EVENTS = _AUTH + "calendar.events"
+    # freebusy.query does not accept calendar.events: it needs a free/busy or read scope, and
+    # calendar.freebusy is the narrowest one.
+    CALENDAR_FREEBUSY = _AUTH + "calendar.freebusy"
+    # users.messages.send only.
+    GMAIL_SEND = _AUTH + "gmail.send"
+    # messages.list with q= (rfc822msgid:), messages.get, users.getProfile; restricted scope.
+    GMAIL_READONLY = _AUTH + "gmail.readonly"
+
+
+# With google.api_endpoint set and no credentials file: any bearer token is accepted by the
+# sandbox. No expiry and no refresh fields, so google-auth never tries to refresh it.
+SANDBOX_TOKEN = "sandbox-dummy-token"
+
+
+def scopes_for(mail_transport: str, sent_check: bool, invite: bool) -> list[str]:
+    """Least-privilege scopes for a configuration.
+
+    ``scopes_for("gmail", False, False)`` → spreadsheets, calendar.events, calendar.freebusy,
+    gmail.send. ``sent_check`` adds gmail.readonly (the ``rfc822msgid:`` search; restricted).
+    ``invite`` adds nothing: attendees ride on calendar.events (it needs delegation or OAuth,
+    not a wider scope). With ``"smtp"`` no Gmail scope is asked unless ``sent_check``."""
+    if mail_transport not in ("gmail", "smtp"):
+        raise ConfigError(f"mail.transport: expected 'gmail' or 'smtp', found {mail_transport!r}")
+    del invite  # documented above: no extra scope
+    scopes = [SCOPES.SPREADSHEETS, SCOPES.CALENDAR_EVENTS, SCOPES.CALENDAR_FREEBUSY]
+    if mail_transport == "gmail":
+        scopes.append(SCOPES.GMAIL_SEND)
+    if sent_check:
+        scopes.append(SCOPES.GMAIL_READONLY)
+    return scopes
+
+
+def _read_json(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"google.credentials_file: expected a readable JSON file, found no file at {path}"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"google.credentials_file: cannot read {path} ({exc.strerror or type(exc).__name__})"
+        ) from None
+    except (ValueError, UnicodeDecodeError):
+        raise ConfigError(f"google.credentials_file: {path} is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"google.credentials_file: {path} is not a JSON object")
+    return data
+
+
+def load_credentials(
+    credentials_file: str | None,
+    scopes: Sequence[str],
+    *,
+    api_endpoint: str | None,
+    delegated_user: str | None,
+) -> google.auth.credentials.Credentials:
+    """Credentials for every Google adapter.
+
+    The file's JSON ``type`` decides: ``service_account`` (optionally impersonating
+    ``delegated_user`` through domain-wide delegation) or ``authorized_user`` (a token file
+    written by ``balcao auth``). With ``api_endpoint`` set the token exchange goes to
+    ``api_endpoint + "/token"``, so real-looking credentials run against the sandbox; with
+    ``api_endpoint`` set and no file, a dummy bearer token that never refreshes.
+    Raises ConfigError naming the file for a missing, unreadable or unknown file."""
+    base = api_endpoint.rstrip("/") if api_endpoint else None
+    if not credentials_file:
+        if base:
+            return google.oauth2.credentials.Credentials(token=SANDBOX_TOKEN)
+        raise ConfigError(
+            "google.credentials_file: expected the path of a service-account JSON or an "
+            "authorised-user token file (balcao auth), found null"
+        )
+    info = _read_json(credentials_file)
+    kind = info.get("type")
+    if base:
+        info["token_uri"] = base + "/token"
+    if kind == "service_account":
+        try:
+            creds = service_account.Credentials.from_service_account_info(info, scopes=list(scopes))
+        except (ValueError, KeyError) as exc:
+            # The message may quote key material: name the problem, not the content.
+            raise ConfigError(
+                f"google.credentials_file: {credentials_file} is a service-account file that "
+                f"cannot be used ({type(exc).__name__}: a field is missing or the private key "
+                "does not parse)"
+            ) from None
+        if delegated_user:
+            creds = creds.with_subject(delegated_user)
+        return creds
+    if kind == "authorized_user":
+        if delegated_user:
+            raise ConfigError(
+                f"google.delegated_user: applies only to a service account, but "
+                f"{credentials_file} is an authorised-user token; set it to null"
+            )
+        try:
+            return google.oauth2.credentials.Credentials.from_authorized_user_info(
+                info, scopes=list(scopes)
+            )
+        except (ValueError, KeyError) as exc:
+            raise ConfigError(
+                f"google.credentials_file: {credentials_file} is an authorised-user token that "
+                f"cannot be used ({exc}); run `balcao auth` again"
+            ) from None
+    if "installed" in info or "web" in info:
+        raise ConfigError(
+            f"google.credentials_file: {credentials_file} holds OAuth client secrets, not a "
+            "token; run `balcao auth` to create the token file and point this key at it"
+        )
+    raise ConfigError(
+        f"google.credentials_file: {credentials_file} has type {kind!r}; expected "
+        "'service_account' or 'authorized_user'"
+    )
+
+
+class NoRetryHttp(httplib2.Http):
+    """httplib2 without its hidden retry of writes.
+
+    httplib2 resends a request once when the server closes the connection before answering
+    (``_conn_request``: BadStatusLine / RemoteDisconnected on the first try), whatever the
+    method: a dropped ``messages.send`` would go out twice. Reads keep that behaviour (safe,
+    and it absorbs stale keep-alive connections); writes get a fresh connection and exactly
+    one attempt, so a drop surfaces as an error the caller classifies as outcome-unknown."""
+
+    def _conn_request(
+        self, conn: Any, request_uri: str, method: str, body: Any, headers: Any
+    ) -> tuple[httplib2.Response, bytes]:
+        if method in ("GET", "HEAD"):
+            response, content = super()._conn_request(conn, request_uri, method, body, headers)
+            return response, content
+        # A fresh connection: a stale keep-alive socket is the reason httplib2 retries at all.
+        conn.close()
+        try:
+            conn.connect()
+            conn.request(method, request_uri, body, headers)
+            raw = conn.getresponse()
+            content = raw.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            raise
+        response = httplib2.Response(raw)
+        content = httplib2._decompressContent(response, content, self.limit_kwargs)
+        return response, content
+
+
+def authorized_http(
+    creds: google.auth.credentials.Credentials,
+    *,
+    api_endpoint: str | None,
+    timeout: float,
+) -> google_auth_httplib2.AuthorizedHttp:
+    """The transport for googleapiclient: a timeout always set, no write retries, and with
+    ``api_endpoint`` no proxy (traffic to the local sandbox must not go through one);
+    production keeps httplib2's proxy-from-environment default."""
+    if api_endpoint:
+        http = NoRetryHttp(timeout=timeout, proxy_info=None)
+    else:
+        http = NoRetryHttp(timeout=timeout)
+    return google_auth_httplib2.AuthorizedHttp(creds, http=http)

@@ -1,0 +1,340 @@
+"""GoogleSheet: the ResponseSheet port over gspread 6 (one request per port call, RAW writes); no retries here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from typing import Any, TypeVar
+
+import google.auth.credentials
+import requests
+from google.auth.transport.requests import AuthorizedSession, Request
+from gspread.client import Client
+from gspread.http_client import HTTPClient
+from gspread.utils import absolute_range_name, rowcol_to_a1
+
+from worker.adapters.errors import classify
+from worker.model import AdapterError
+from worker.ports import CellValue, CellWrite, SheetInfo
+
+T = TypeVar("T")
+
+GOOGLE_HOSTS = ("https://sheets.googleapis.com", "https://www.googleapis.com")
+DATE_PATTERN = "dd/mm/yyyy hh:mm"
+_META_FIELDS = (
+    "properties(timeZone,locale),"
+    "sheets(properties(sheetId,title,gridProperties(rowCount,columnCount)))"
+)
+
+
+def http_client_class(api_endpoint: str | None, timeout: float) -> type[HTTPClient]:
+    """A gspread HTTPClient class bound to this endpoint and timeout (no module global).
+
+    It is the plain HTTPClient, never BackOffHTTPClient (which retries forever in 6.2.1), with
+    a timeout always set (gspread's default is none). With ``api_endpoint`` the Google hosts
+    are rebased onto it and the environment's proxies are ignored: a proxy must never see (or
+    break) traffic meant for the local sandbox; production keeps the environment's proxy."""
+    base = api_endpoint.rstrip("/") if api_endpoint else None
+
+    class _HTTPClient(HTTPClient):
+        def __init__(
+            self,
+            auth: google.auth.credentials.Credentials,
+            session: requests.Session | None = None,
+        ) -> None:
+            if session is None:
+                plain = requests.Session()
+                plain.trust_env = base is None
+                # The token refresh uses its own session: give it the same proxy rule.
+                session = AuthorizedSession(auth, auth_request=Request(session=plain))
+                session.trust_env = base is None
+            super().__init__(auth, session)
+            self.auth = auth  # gspread only sets it when it builds the session itself
+            self.set_timeout(timeout)
+
+        def request(
+            self,
+            method: str,
+            endpoint: str,
+            *args: Any,
+            **kwargs: Any,
+        ) -> requests.Response:
+            if base:
+                for host in GOOGLE_HOSTS:
+                    if endpoint.startswith(host):
+                        endpoint = base + endpoint[len(host) :]
+                        break
+            return super().request(method, endpoint, *args, **kwargs)
+
+    return _HTTPClient
+
+
+class GoogleSheet:
+    """The form's response worksheet through gspread.
+
+    Construction makes no request; ``info()`` is one metadata GET (cached for the sheet id and
+    grid size), ``read`` one values.batchGet, ``write`` one values.batchUpdate (RAW),
+    ``add_columns`` one metadata GET plus one spreadsheets.batchUpdate. Every vendor error is
+    raised as AdapterError (errors.classify)."""
+
+    def __init__(
+        self,
+        creds: google.auth.credentials.Credentials,
+        spreadsheet_id: str,
+        worksheet: str,
+        *,
+        api_endpoint: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.spreadsheet_id = spreadsheet_id
+        self.worksheet = worksheet
+        self._client = Client(auth=creds, http_client=http_client_class(api_endpoint, timeout))
+        self._http = self._client.http_client
+        self._info: SheetInfo | None = None
+        self._tabs_known: set[str] = set()
+
+    # ---- port
+
+    def info(self) -> SheetInfo:
+        meta = self._call(
+            "sheets spreadsheets.get",
+            False,
+            lambda: self._http.fetch_sheet_metadata(
+                self.spreadsheet_id, params={"fields": _META_FIELDS}
+            ),
+        )
+        self._tabs_known = {
+            s.get("properties", {}).get("title", "") for s in meta.get("sheets", ())
+        }
+        props = _find_sheet(meta, self.worksheet)
+        grid = props.get("gridProperties", {})
+        spreadsheet = meta.get("properties", {})
+        self._info = SheetInfo(
+            timezone=str(spreadsheet.get("timeZone", "")),
+            locale=str(spreadsheet.get("locale", "")),
+            sheet_id=int(props.get("sheetId", 0)),
+            row_count=int(grid.get("rowCount", 0)),
+            column_count=int(grid.get("columnCount", 0)),
+        )
+        return self._info
+
+    def read(self, ranges: Sequence[str]) -> list[list[list[CellValue]]]:
+        if not ranges:
+            return []
+        absolute = [absolute_range_name(self.worksheet, r) for r in ranges]
+        body = self._call(
+            "sheets values.batchGet",
+            False,
+            lambda: self._http.values_batch_get(
+                self.spreadsheet_id,
+                absolute,
+                params={
+                    "valueRenderOption": "UNFORMATTED_VALUE",
+                    "dateTimeRenderOption": "SERIAL_NUMBER",
+                    "majorDimension": "ROWS",
+                },
+            ),
+        )
+        value_ranges = body.get("valueRanges", [])
+        if len(value_ranges) != len(ranges):
+            raise AdapterError(
+                f"sheets values.batchGet: asked {len(ranges)} ranges, got {len(value_ranges)}",
+                True,
+                reason="badResponse",
+            )
+        return [[list(row) for row in vr.get("values", [])] for vr in value_ranges]
+
+    def write(self, cells: Sequence[CellWrite]) -> None:
+        if not cells:
+            return
+        data = [
+            {
+                "range": absolute_range_name(self.worksheet, a1),
+                "majorDimension": "ROWS",
+                "values": [values],
+            }
+            for a1, values in group_cells(cells)
+        ]
+        self._call(
+            "sheets values.batchUpdate",
+            True,
+            lambda: self._http.values_batch_update(
+                self.spreadsheet_id, body={"valueInputOption": "RAW", "data": data}
+            ),
+        )
+
+    def add_columns(
+        self, titles: Sequence[str], first_column: int, date_columns: Sequence[int]
+    ) -> None:
+        # Fresh metadata: staff may have inserted columns since the last info().
+        info = self.info()
+        needed = max([first_column + len(titles) - 1, *date_columns])
+        requests_: list[dict[str, Any]] = []
+        if needed > info.column_count:
+            # Google refuses writes past the last column: widen the grid first.
+            requests_.append(
+                {
+                    "appendDimension": {
+                        "sheetId": info.sheet_id,
+                        "dimension": "COLUMNS",
+                        "length": needed - info.column_count,
+                    }
+                }
+            )
+        for column in date_columns:
+            requests_.append(
+                {
+                    "repeatCell": {
+                        "range": {
+                            "sheetId": info.sheet_id,
+                            "startRowIndex": 1,
+                            "startColumnIndex": column - 1,
+                            "endColumnIndex": column,
+                        },
+                        "cell": {
+                            "userEnteredFormat": {
+                                "numberFormat": {"type": "DATE_TIME", "pattern": DATE_PATTERN}
+                            }
+                        },
+                        "fields": "userEnteredFormat.numberFormat",
+                    }
+                }
+            )
+        if titles:
+            # stringValue is stored as typed (RAW): a title can never become a formula.
+            requests_.append(
+                {
+                    "updateCells": {
+                        "start": {
+                            "sheetId": info.sheet_id,
+                            "rowIndex": 0,
+                            "columnIndex": first_column - 1,
+                        },
+                        "rows": [
+                            {"values": [{"userEnteredValue": {"stringValue": t}} for t in titles]}
+                        ],
+                        "fields": "userEnteredValue",
+                    }
+                }
+            )
+        if not requests_:
+            return
+        self._call(
+            "sheets spreadsheets.batchUpdate",
+            True,
+            lambda: self._http.batch_update(self.spreadsheet_id, {"requests": requests_}),
+        )
+        self._info = SheetInfo(
+            timezone=info.timezone,
+            locale=info.locale,
+            sheet_id=info.sheet_id,
+            row_count=info.row_count,
+            column_count=max(info.column_count, needed),
+        )
+
+    def write_status_tab(self, title: str, rows: Sequence[Sequence[CellValue]]) -> None:
+        if title not in self._tabs_known:
+            self._ensure_tab(title)
+        try:
+            self._write_tab(title, rows)
+        except AdapterError as exc:
+            if exc.status != 400:
+                raise
+            # Staff may have deleted the tab since: create it again, once.
+            self._tabs_known.discard(title)
+            self._ensure_tab(title)
+            self._write_tab(title, rows)
+
+    # ---- internals
+
+    def _ensure_tab(self, title: str) -> None:
+        meta = self._call(
+            "sheets spreadsheets.get",
+            False,
+            lambda: self._http.fetch_sheet_metadata(
+                self.spreadsheet_id, params={"fields": "sheets(properties(title))"}
+            ),
+        )
+        titles = {s.get("properties", {}).get("title") for s in meta.get("sheets", ())}
+        if title not in titles:
+            self._call(
+                "sheets spreadsheets.batchUpdate",
+                True,
+                lambda: self._http.batch_update(
+                    self.spreadsheet_id,
+                    {"requests": [{"addSheet": {"properties": {"title": title}}}]},
+                ),
+            )
+        self._tabs_known.add(title)
+
+    def _write_tab(self, title: str, rows: Sequence[Sequence[CellValue]]) -> None:
+        data = [
+            {
+                "range": absolute_range_name(title, "A1"),
+                "majorDimension": "ROWS",
+                "values": [list(r) for r in rows],
+            }
+        ]
+        self._call(
+            "sheets values.batchUpdate",
+            True,
+            lambda: self._http.values_batch_update(
+                self.spreadsheet_id, body={"valueInputOption": "RAW", "data": data}
+            ),
+        )
+
+    @staticmethod
+    def _call(operation: str, write: bool, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except AdapterError:
+            raise
+        except Exception as exc:  # every vendor error is translated here, at the edge
+            raise classify(exc, operation=operation, write=write) from exc
+
+
+def _find_sheet(meta: Mapping[str, Any], title: str) -> MutableMapping[str, Any]:
+    for sheet in meta.get("sheets", ()):
+        props = sheet.get("properties", {})
+        if props.get("title") == title:
+            return dict(props)
+    raise AdapterError(
+        f"sheets: worksheet {title!r} not found in the spreadsheet (form.worksheet)",
+        False,
+        status=404,
+        reason="worksheetNotFound",
+    )
+
+
+def group_cells(cells: Sequence[CellWrite]) -> list[tuple[str, list[CellValue]]]:
+    """Adjacent cells of a row become one range: cells (2,3), (2,4), (5,1) →
+    ``[("C2:D2", [v, v]), ("A5", [v])]``. A cell written twice keeps its last value."""
+    last: dict[tuple[int, int], CellValue] = {}
+    for c in cells:
+        if c.row < 1 or c.column < 1:
+            raise ValueError(f"cell out of the sheet: row {c.row}, column {c.column}")
+        last[(c.row, c.column)] = c.value
+    out: list[tuple[str, list[CellValue]]] = []
+    run: list[CellValue] = []
+    start: tuple[int, int] | None = None
+    prev: tuple[int, int] | None = None
+    for key in sorted(last):
+        if start is not None and prev is not None and key == (prev[0], prev[1] + 1):
+            run.append(last[key])
+        else:
+            if start is not None:
+                out.append((_a1_span(start, len(run)), run))
+            start, run = key, [last[key]]
+        prev = key
+    if start is not None:
+        out.append((_a1_span(start, len(run)), run))
+    return out
+
+
+def _a1_span(start: tuple[int, int], width: int) -> str:
+    first = rowcol_to_a1(*start)
+    if width == 1:
+        return first
+    return f"{first}:{rowcol_to_a1(start[0], start[1] + width - 1)}"
+
+
+__all__ = ["DATE_PATTERN", "GoogleSheet", "group_cells", "http_client_class"]
