@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "fmt_date",
     "fmt_datetime",
     "fmt_in_words",
+    "fmt_office_hours",
     "fmt_time",
     "mask_email",
     "mask_name",
@@ -75,6 +77,33 @@ def fmt_in_words(dt: datetime, tz: str | None = None) -> str:
     return f"{weekday_pt(local)}, {fmt_date(local)}, {article} {fmt_time(local)}"
 
 
+_DAY_CODES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_SHORT_DAYS = ("segunda", "terça", "quarta", "quinta", "sexta", "sábado", "domingo")
+
+
+def fmt_office_hours(workdays: Sequence[str], opens: time, closes: time) -> str:
+    """Office hours for e-mails, from the config's ``office.workdays/opens/closes``.
+
+    ``(["mon", "tue", "wed", "thu", "fri"], 08:00, 17:00)`` → ``"segunda a sexta, das 08:00 às 17:00"``;
+    ``["mon", "wed", "fri"]`` → ``"segunda, quarta e sexta, das …"``; one day → ``"sábado, das …"``.
+    Unknown day codes raise ValueError.
+    """
+    try:
+        idx = sorted({_DAY_CODES.index(d) for d in workdays})
+    except ValueError:
+        raise ValueError(f"unknown day code in {list(workdays)!r}") from None
+    if not idx:
+        raise ValueError("no workdays")
+    names = [_SHORT_DAYS[i] for i in idx]
+    if len(idx) >= 3 and idx == list(range(idx[0], idx[-1] + 1)):
+        days = f"{names[0]} a {names[-1]}"
+    elif len(names) == 1:
+        days = names[0]
+    else:
+        days = ", ".join(names[:-1]) + f" e {names[-1]}"
+    return f"{days}, das {opens:%H:%M} às {closes:%H:%M}"
+
+
 # --------------------------------------------------------------------------- masking
 # Masked values are for logs, dry-run output and demo tables: enough to tell rows apart,
 # never enough to recover the address, phone or name.
@@ -104,7 +133,7 @@ def mask_email(email: str) -> str:
     labels = [label for label in domain.lower().split(".") if label]
     if not local or not labels:
         return "***"
-    if len(labels) >= 3 and len(labels[-1]) == 2 and _TWO_LEVEL_SUFFIX.match(labels[-2]):
+    if len(labels) >= 3 and len(labels[-1]) == 2 and _TWO_LEVEL_SUFFIX.fullmatch(labels[-2]):
         suffix = labels[-2:]
         name = labels[-3]
     elif len(labels) >= 2:

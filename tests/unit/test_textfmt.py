@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +11,7 @@ from worker.textfmt import (
     fmt_date,
     fmt_datetime,
     fmt_in_words,
+    fmt_office_hours,
     fmt_time,
     mask_email,
     mask_name,
@@ -121,3 +122,22 @@ def test_mask_phone_keeps_ddd_and_last_four_digits_only(phone: str, masked: str)
 )
 def test_mask_name_keeps_initials_only(name: str, masked: str) -> None:
     assert mask_name(name) == masked
+
+
+@pytest.mark.parametrize(
+    ("days", "expected"),
+    [
+        (["mon", "tue", "wed", "thu", "fri"], "segunda a sexta, das 08:00 às 17:00"),
+        (["fri", "mon", "wed"], "segunda, quarta e sexta, das 08:00 às 17:00"),
+        (["mon", "tue"], "segunda e terça, das 08:00 às 17:00"),
+        (["sat"], "sábado, das 08:00 às 17:00"),
+        (["mon", "tue", "wed", "thu", "fri", "sat"], "segunda a sábado, das 08:00 às 17:00"),
+    ],
+)
+def test_fmt_office_hours_reads_like_a_door_sign(days: list[str], expected: str) -> None:
+    assert fmt_office_hours(days, time(8), time(17)) == expected
+
+
+def test_fmt_office_hours_rejects_unknown_day_codes() -> None:
+    with pytest.raises(ValueError):
+        fmt_office_hours(["seg"], time(8), time(17))
