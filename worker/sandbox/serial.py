@@ -1,0 +1,239 @@
+"""Sheets date serials, number-format rendering and pt_BR parsing of typed text (USER_ENTERED).
+
+Serial: days since 1899-12-30, wall-clock time in the spreadsheet's zone (no offset):
+``45741.60430555556`` is 2025-03-25 14:30:12. Formatting knows the pattern tokens the worker
+and the Forms timestamp use (``dd/MM/yyyy HH:mm:ss``, ``dd/mm/yyyy hh:mm``); numbers in General
+format use a decimal comma (``1,5``) as pt_BR does.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+
+EPOCH = datetime(1899, 12, 30)
+FORM_TIMESTAMP_FORMAT = {"type": "DATE_TIME", "pattern": "dd/MM/yyyy HH:mm:ss"}
+TYPED_DATE_FORMAT = {"type": "DATE", "pattern": "dd/MM/yyyy"}
+TYPED_DATETIME_FORMAT = {"type": "DATE_TIME", "pattern": "dd/MM/yyyy HH:mm:ss"}
+TYPED_TIME_FORMAT = {"type": "TIME", "pattern": "HH:mm:ss"}
+DATE_TYPES = frozenset({"DATE", "TIME", "DATE_TIME"})
+
+
+def to_serial(dt: datetime) -> float:
+    """Naive wall-clock datetime → serial (aware ones must be converted to the sheet zone first)."""
+    delta = dt.replace(tzinfo=None) - EPOCH
+    return delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+
+
+def from_serial(x: float) -> datetime:
+    return EPOCH + timedelta(seconds=round(x * 86400))
+
+
+def formula_value(text: str) -> Any:
+    """What a formula shows. Only constants and HYPERLINK are computed; others show ``#NAME?``."""
+    body = text[1:].strip()
+    mo = re.fullmatch(r'"((?:[^"]|"")*)"', body)
+    if mo:
+        return mo.group(1).replace('""', '"')
+    num = parse_number(body)
+    if num is not None:
+        return num
+    mo = re.fullmatch(r'(?is)HYPERLINK\(\s*"((?:[^"]|"")*)"\s*(?:[;,]\s*"((?:[^"]|"")*)"\s*)?\)', body)
+    if mo:
+        return (mo.group(2) if mo.group(2) is not None else mo.group(1)).replace('""', '"')
+    return "#NAME?"
+
+
+def parse_number(text: str) -> float | int | None:
+    """pt_BR number: ``1,5`` → 1.5, ``1.234,5`` → 1234.5, ``-3`` → -3; anything else None."""
+    t = text.strip()
+    if re.fullmatch(r"[-+]?\d+", t):
+        return int(t)
+    if re.fullmatch(r"[-+]?\d+,\d+", t):
+        return float(t.replace(",", "."))
+    if re.fullmatch(r"[-+]?\d{1,3}(\.\d{3})+(,\d+)?", t):
+        v = float(t.replace(".", "").replace(",", "."))
+        return int(v) if v.is_integer() and "," not in t else v
+    return None
+
+
+_DT = re.compile(
+    r"(\d{1,2})/(\d{1,2})(?:/(\d{2,4}))?(?:\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
+
+
+def parse_datetime_text(text: str, today: date | None = None) -> tuple[float, dict[str, str]] | None:
+    """pt_BR typed date/time → (serial, auto number format) or None.
+
+    ``13/12/2026 10:15`` → (46369.427..., DATE_TIME); ``13/12/2026`` → DATE; ``10:15`` → TIME.
+    """
+    t = text.strip()
+    mo = _DT.fullmatch(t)
+    iso = _ISO.fullmatch(t) if mo is None else None
+    try:
+        if mo or iso:
+            if mo:
+                d, m, y, hh, mi, ss = mo.groups()
+                if y is None:
+                    y = str((today or date.today()).year)
+                year = int(y)
+                if len(y) == 2:
+                    year += 2000 if year < 30 else 1900
+                day, month = int(d), int(m)
+            else:
+                assert iso is not None
+                ys, ms, ds, hh, mi, ss = iso.groups()
+                year, month, day = int(ys), int(ms), int(ds)
+            dt = datetime(year, month, day, int(hh or 0), int(mi or 0), int(ss or 0))
+            fmt = TYPED_DATETIME_FORMAT if hh is not None else TYPED_DATE_FORMAT
+            return to_serial(dt), fmt
+        mo2 = _TIME.fullmatch(t)
+        if mo2:
+            hh, mi, ss = mo2.groups()
+            if int(hh) > 23 or int(mi) > 59 or int(ss or 0) > 59:
+                return None
+            return (int(hh) * 3600 + int(mi) * 60 + int(ss or 0)) / 86400, TYPED_TIME_FORMAT
+    except ValueError:
+        return None
+    return None
+
+
+def user_entered(value: Any, today: date | None = None) -> tuple[Any, dict[str, str] | None]:
+    """What a person typing ``value`` stores: (stored value, auto number format or None).
+
+    Strings starting ``=`` stay formulas (stored as their text, shown computed); a leading ``'``
+    forces text; pt_BR numbers, dates, times and TRUE/FALSE (VERDADEIRO/FALSO) are parsed.
+    """
+    if not isinstance(value, str):
+        return value, None
+    if value.startswith("'"):
+        return value[1:], None
+    if value.startswith("=") and len(value) > 1:
+        return value, None
+    if value.strip().upper() in ("TRUE", "VERDADEIRO"):
+        return True, None
+    if value.strip().upper() in ("FALSE", "FALSO"):
+        return False, None
+    num = parse_number(value)
+    if num is not None:
+        return num, None
+    mo = re.fullmatch(r"\s*([-+]?\d+(?:,\d+)?)\s*%\s*", value)
+    if mo:
+        return float(mo.group(1).replace(",", ".")) / 100, {"type": "PERCENT", "pattern": "0.00%"}
+    dt = parse_datetime_text(value, today)
+    if dt is not None:
+        return dt
+    return value, None
+
+
+def is_formula(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith("=") and len(value) > 1
+
+
+def general_number(x: float | int) -> str:
+    """General format in pt_BR: ``1.5`` → ``1,5``; ``45741`` → ``45741``; ``1e20`` → ``1E+20``."""
+    if isinstance(x, bool):
+        return "VERDADEIRO" if x else "FALSO"
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
+        return str(int(x))
+    if math.isnan(x) or math.isinf(x):
+        return "#NUM!"
+    text = f"{x:.10g}"
+    if "e" in text:
+        mant, exp = text.split("e")
+        return f"{mant.replace('.', ',')}E{int(exp):+03d}"
+    return text.replace(".", ",")
+
+
+_TOKENS = re.compile(r"yyyy|yy|dddd|ddd|dd|d|mmmm|mmm|mm|m|hh|h|ss|s|am/pm|a/p|\.0+|\"[^\"]*\"|\\.|.", re.I)
+
+_MONTHS = ["janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
+           "setembro", "outubro", "novembro", "dezembro"]
+_DAYS = ["segunda-feira", "terça-feira", "quarta-feira", "quinta-feira", "sexta-feira", "sábado", "domingo"]
+
+
+def format_date_pattern(x: float, pattern: str) -> str:
+    """Render a serial with a Sheets date pattern (``m``/``mm`` after ``h`` or before ``s`` = minutes)."""
+    dt = from_serial(x)
+    toks = _TOKENS.findall(pattern)
+    out: list[str] = []
+    lowered = [t.lower() for t in toks]
+    for i, tok in enumerate(toks):
+        low = lowered[i]
+        if low in ("m", "mm"):
+            prev = next((p for p in reversed(lowered[:i]) if p[0] in "hdsy"), "")
+            nxt = next((p for p in lowered[i + 1 :] if p[0] in "hdsy"), "")
+            minute = prev.startswith("h") or nxt.startswith("s")
+            v = dt.minute if minute else dt.month
+            out.append(f"{v:02d}" if low == "mm" else str(v))
+        elif low == "yyyy":
+            out.append(f"{dt.year:04d}")
+        elif low == "yy":
+            out.append(f"{dt.year % 100:02d}")
+        elif low == "dd":
+            out.append(f"{dt.day:02d}")
+        elif low == "d":
+            out.append(str(dt.day))
+        elif low == "ddd":
+            out.append(_DAYS[dt.weekday()][:3])
+        elif low == "dddd":
+            out.append(_DAYS[dt.weekday()])
+        elif low == "mmm":
+            out.append(_MONTHS[dt.month - 1][:3])
+        elif low == "mmmm":
+            out.append(_MONTHS[dt.month - 1])
+        elif low == "hh":
+            out.append(f"{dt.hour:02d}")
+        elif low == "h":
+            out.append(str(dt.hour))
+        elif low == "ss":
+            out.append(f"{dt.second:02d}")
+        elif low == "s":
+            out.append(str(dt.second))
+        elif low in ("am/pm", "a/p"):
+            out.append("PM" if dt.hour >= 12 else "AM")
+        elif tok.startswith('"'):
+            out.append(tok[1:-1])
+        elif tok.startswith("\\"):
+            out.append(tok[1:])
+        else:
+            out.append(tok)
+    return "".join(out)
+
+
+def format_number_pattern(x: float, pattern: str) -> str:
+    """A small subset of number patterns: ``0``, ``0.00``, ``#,##0.00``, ``0.00%`` (pt_BR marks)."""
+    percent = pattern.endswith("%")
+    core = pattern.rstrip("%")
+    if percent:
+        x = x * 100
+    decimals = len(core.split(".", 1)[1]) if "." in core else 0
+    grouping = "," in core.split(".", 1)[0]
+    text = f"{x:,.{decimals}f}" if grouping else f"{x:.{decimals}f}"
+    text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
+    return text + ("%" if percent else "")
+
+
+def render_formatted(value: Any, number_format: dict[str, Any] | None) -> str:
+    """FORMATTED_VALUE of a stored (already computed) value in a pt_BR spreadsheet."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return "VERDADEIRO" if value else "FALSO"
+    if isinstance(value, (int, float)):
+        if number_format:
+            ftype = number_format.get("type")
+            pattern = number_format.get("pattern") or ""
+            if ftype in DATE_TYPES:
+                default = {"DATE": "dd/MM/yyyy", "TIME": "HH:mm:ss", "DATE_TIME": "dd/MM/yyyy HH:mm:ss"}[ftype]
+                return format_date_pattern(float(value), pattern or default)
+            if ftype in ("NUMBER", "PERCENT", "CURRENCY") and pattern:
+                return format_number_pattern(float(value), pattern)
+            if ftype == "PERCENT":
+                return format_number_pattern(float(value), "0.00%")
+        return general_number(value)
+    return str(value)

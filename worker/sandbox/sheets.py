@@ -1,0 +1,791 @@
+"""Sheets v4: spreadsheets.get/batchUpdate and the values methods, plus the staff/citizen
+actions of the control surface (form submit/edit, sort, insert column, delete row, typing).
+
+Behaviour copied from Google: ranges clip to the grid and anything outside it is a 400
+("exceeds grid limits"); trailing empty cells/rows are trimmed and ``values`` is omitted when
+empty; RAW stores as-is while USER_ENTERED parses like a person typing in a pt_BR sheet.
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from worker.sandbox import a1, serial
+from worker.sandbox.context import Ctx, Reply
+from worker.sandbox.errors import ApiError, bad_request
+from worker.sandbox.state import Sheet, Spreadsheet, State
+
+
+class Formula(str):
+    """A formula cell (its text, e.g. ``=HYPERLINK("u";"x")``); plain ``str`` is text."""
+
+    __slots__ = ()
+
+
+# -- lookup helpers --------------------------------------------------------------------------
+def spreadsheet(state: State, sid: str) -> Spreadsheet:
+    sp = state.spreadsheets.get(sid)
+    if sp is None:
+        raise ApiError(404, "Requested entity was not found.", "notFound")
+    return sp
+
+
+def _grid_error(sh: Sheet, text: str) -> ApiError:
+    return bad_request(
+        f"Range ({text}) exceeds grid limits. Max rows: {sh.row_count}, max columns: {sh.col_count}"
+    )
+
+
+def resolve(sp: Spreadsheet, text: str) -> tuple[Sheet, a1.A1Range]:
+    titles = [s.title for s in sp.sheets]
+    try:
+        rng = a1.parse(text, titles)
+    except a1.A1Error:
+        raise bad_request(f"Unable to parse range: {text}") from None
+    if rng.sheet is None:
+        sh = sp.sheets[0]
+    else:
+        found = sp.sheet_by_title(rng.sheet)
+        if found is None:
+            raise bad_request(f"Unable to parse range: {text}")
+        sh = found
+    return sh, rng
+
+
+def read_box(sh: Sheet, rng: a1.A1Range) -> tuple[int, int, int, int]:
+    """Clip open ends to the grid; any explicit bound beyond it is a 400."""
+    r0, c0, r1, c1 = rng.resolved(sh.row_count, sh.col_count)
+    if r1 > sh.row_count or c1 > sh.col_count or r0 >= sh.row_count or c0 >= sh.col_count:
+        raise _grid_error(sh, a1.format_requested(rng, sh.title))
+    return r0, c0, r1, c1
+
+
+# -- rendering -------------------------------------------------------------------------------
+def render_cell(sh: Sheet, r: int, c: int, vro: str, dtro: str) -> Any:
+    v = sh.get(r, c)
+    if v is None:
+        return None
+    if isinstance(v, Formula):
+        if vro == "FORMULA":
+            return str(v)
+        v = serial.formula_value(v)
+    fmt = sh.number_format(r, c)
+    if vro == "FORMATTED_VALUE":
+        return serial.render_formatted(v, fmt)
+    if (
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and dtro == "FORMATTED_STRING"
+        and fmt
+        and fmt.get("type") in serial.DATE_TYPES
+    ):
+        return serial.render_formatted(v, fmt)
+    return v
+
+
+def trim(rows: list[list[Any]]) -> list[list[Any]]:
+    out = []
+    for row in rows:
+        row = list(row)
+        while row and row[-1] is None:
+            row.pop()
+        out.append(["" if v is None else v for v in row])
+    while out and not out[-1]:
+        out.pop()
+    return out
+
+
+def value_range(sh: Sheet, box: tuple[int, int, int, int], major: str, vro: str, dtro: str) -> dict[str, Any]:
+    r0, c0, r1, c1 = box
+    last_r = min(r1, sh.last_row())
+    grid = [[render_cell(sh, r, c, vro, dtro) for c in range(c0, c1)] for r in range(r0, max(r0, last_r))]
+    if major == "COLUMNS":
+        width = c1 - c0
+        grid = [[row[i] for row in grid] for i in range(width)] if grid else []
+    vr: dict[str, Any] = {"range": a1.format_range(sh.title, r0, c0, r1, c1), "majorDimension": major}
+    values = trim(grid)
+    if values:
+        vr["values"] = values
+    return vr
+
+
+def _render_opts(ctx: Ctx, prefix: str = "") -> tuple[str, str, str]:
+    vro = ctx.q(f"{prefix}valueRenderOption" if not prefix else f"{prefix}ValueRenderOption") or "FORMATTED_VALUE"
+    dtro = ctx.q(f"{prefix}dateTimeRenderOption" if not prefix else f"{prefix}DateTimeRenderOption") or "SERIAL_NUMBER"
+    major = ctx.q("majorDimension") or "ROWS"
+    if major == "DIMENSION_UNSPECIFIED":
+        major = "ROWS"
+    return vro, dtro, major
+
+
+# -- reads -----------------------------------------------------------------------------------
+def values_get(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    vro, dtro, major = _render_opts(ctx)
+    sh, rng = resolve(sp, ctx.params["range"])
+    return Reply(body=value_range(sh, read_box(sh, rng), major, vro, dtro))
+
+
+def values_batch_get(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    vro, dtro, major = _render_opts(ctx)
+    out: dict[str, Any] = {"spreadsheetId": sp.spreadsheet_id}
+    ranges = ctx.q_list("ranges")
+    if ranges:
+        vrs = []
+        for text in ranges:
+            sh, rng = resolve(sp, text)
+            vrs.append(value_range(sh, read_box(sh, rng), major, vro, dtro))
+        out["valueRanges"] = vrs
+    return Reply(body=out)
+
+
+def spreadsheet_resource(sp: Spreadsheet, grid_data: bool = False, ranges: list[str] | None = None) -> dict[str, Any]:
+    sheets = []
+    wanted: dict[str, list[tuple[int, int, int, int]]] = {}
+    for text in ranges or []:
+        sh, rng = resolve(sp, text)
+        wanted.setdefault(sh.title, []).append(read_box(sh, rng))
+    for sh in sp.sheets:
+        if ranges and sh.title not in wanted:
+            continue
+        entry: dict[str, Any] = {"properties": sh.properties()}
+        if grid_data:
+            boxes = wanted.get(sh.title) or [(0, 0, sh.row_count, sh.col_count)]
+            entry["data"] = [_grid_data(sh, box) for box in boxes]
+        sheets.append(entry)
+    return {
+        "spreadsheetId": sp.spreadsheet_id,
+        "properties": sp.properties(),
+        "sheets": sheets,
+        "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{sp.spreadsheet_id}/edit",
+    }
+
+
+def _grid_data(sh: Sheet, box: tuple[int, int, int, int]) -> dict[str, Any]:
+    r0, c0, r1, c1 = box
+    rows = []
+    for r in range(r0, min(r1, sh.last_row())):
+        cells = []
+        for c in range(c0, min(c1, len(sh.cells[r]) if r < len(sh.cells) else 0)):
+            v = sh.get(r, c)
+            cell: dict[str, Any] = {}
+            if v is not None:
+                cell["userEnteredValue"] = _extended(v, formula_ok=True)
+                shown = serial.formula_value(v) if isinstance(v, Formula) else v
+                cell["effectiveValue"] = _extended(shown, formula_ok=False)
+                cell["formattedValue"] = serial.render_formatted(shown, sh.number_format(r, c))
+            fmt = sh.number_format(r, c)
+            if fmt:
+                cell["userEnteredFormat"] = {"numberFormat": dict(fmt)}
+            cells.append(cell)
+        rows.append({"values": cells} if cells else {})
+    data: dict[str, Any] = {"rowData": rows} if rows else {}
+    if r0:
+        data["startRow"] = r0
+    if c0:
+        data["startColumn"] = c0
+    return data
+
+
+def _extended(v: Any, formula_ok: bool) -> dict[str, Any]:
+    if isinstance(v, Formula) and formula_ok:
+        return {"formulaValue": str(v)}
+    if isinstance(v, bool):
+        return {"boolValue": v}
+    if isinstance(v, (int, float)):
+        return {"numberValue": v}
+    return {"stringValue": str(v)}
+
+
+def spreadsheets_get(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    grid = ctx.q_bool("includeGridData") and not ctx.q("fields")
+    return Reply(body=spreadsheet_resource(sp, grid, ctx.q_list("ranges")))
+
+
+# -- writes ----------------------------------------------------------------------------------
+def run_armed_sorts(state: State, sid: str) -> None:
+    pending = [s for s in state.armed_sorts if s.get("spreadsheet_id", state.spreadsheet_id) == sid]
+    state.armed_sorts = [s for s in state.armed_sorts if s not in pending]
+    for spec in pending:
+        sort_sheet(state, spec)
+
+
+def _input_option(value: str | None) -> str:
+    if value not in ("RAW", "USER_ENTERED"):
+        raise bad_request(f"Invalid valueInputOption: {value or 'INPUT_VALUE_OPTION_UNSPECIFIED'}")
+    return value
+
+
+def store(sh: Sheet, r: int, c: int, value: Any, option: str, today: date) -> None:
+    if value is None:
+        return
+    if option == "RAW" or not isinstance(value, str):
+        sh.set(r, c, value)
+        return
+    parsed, auto_fmt = serial.user_entered(value, today)
+    if serial.is_formula(parsed):
+        parsed = Formula(parsed)
+    sh.set(r, c, parsed)
+    if auto_fmt is not None:
+        current = sh.number_format(r, c)
+        if not current or current.get("type") not in serial.DATE_TYPES | {"PERCENT"}:
+            sh.set_format((r, c, r + 1, c + 1), auto_fmt)
+
+
+def write_values(
+    sp: Spreadsheet,
+    state: State,
+    range_text: str,
+    values: list[list[Any]] | None,
+    major: str | None,
+    option: str,
+    *,
+    anchor: tuple[Sheet, int, int] | None = None,
+) -> dict[str, Any]:
+    """Write a ValueRange; returns an UpdateValuesResponse (without spreadsheetId)."""
+    if anchor is not None:
+        sh, r0, c0 = anchor
+        rng = a1.A1Range(sh.title, r0, c0, None, None)
+    else:
+        sh, rng = resolve(sp, range_text)
+        r0, c0 = rng.row0 or 0, rng.col0 or 0
+    values = values or []
+    cols_major = major == "COLUMNS"
+    n_rows = max((len(v) for v in values), default=0) if cols_major else len(values)
+    n_cols = len(values) if cols_major else max((len(v) for v in values), default=0)
+    single = rng.row1 is not None and rng.col1 is not None and rng.row1 - rng.row0 == 1 and rng.col1 - rng.col0 == 1  # type: ignore[operator]
+    req = a1.format_requested(rng, sh.title)
+    if not single:
+        if rng.row1 is not None and r0 + n_rows > rng.row1:
+            raise bad_request(f"Requested writing within range [{req}], but tried writing to row [{r0 + n_rows}]")
+        if rng.col1 is not None and c0 + n_cols > rng.col1:
+            raise bad_request(
+                f"Requested writing within range [{req}], but tried writing to column [{a1.index_to_col(c0 + n_cols - 1)}]"
+            )
+    limit_r = r0 + max(n_rows, 1)
+    limit_c = c0 + max(n_cols, 1)
+    if r0 >= sh.row_count or c0 >= sh.col_count or limit_r > sh.row_count or limit_c > sh.col_count:
+        if not single and (
+            (rng.row1 is not None and rng.row1 > sh.row_count) or (rng.col1 is not None and rng.col1 > sh.col_count)
+        ):
+            raise _grid_error(sh, req)
+        if n_rows == 0 or n_cols == 0:
+            raise _grid_error(sh, req)
+        raise _grid_error(sh, a1.format_range(sh.title, r0, c0, r0 + n_rows, c0 + n_cols))
+    today = state.clock().astimezone(ZoneInfo(sp.time_zone)).date()
+    cells = 0
+    for i, line in enumerate(values):
+        for j, v in enumerate(line or []):
+            r, c = (r0 + j, c0 + i) if cols_major else (r0 + i, c0 + j)
+            if v is not None:
+                cells += 1
+            store(sh, r, c, v, option, today)
+    out: dict[str, Any] = {}
+    if n_rows and n_cols:
+        out["updatedRange"] = a1.format_range(sh.title, r0, c0, r0 + n_rows, c0 + n_cols)
+        out.update(updatedRows=n_rows, updatedColumns=n_cols, updatedCells=cells)
+    else:
+        out["updatedRange"] = req
+    out["_box"] = (sh, r0, c0, r0 + max(n_rows, 1), c0 + max(n_cols, 1))
+    return out
+
+
+def _finish_update(sp: Spreadsheet, res: dict[str, Any], include: bool, vro: str, dtro: str) -> dict[str, Any]:
+    sh, r0, c0, r1, c1 = res.pop("_box")
+    out = {"spreadsheetId": sp.spreadsheet_id, **res}
+    if include:
+        out["updatedData"] = value_range(sh, (r0, c0, r1, c1), "ROWS", vro, dtro)
+    return out
+
+
+def _atomic(sp: Spreadsheet, fn: Any) -> Any:
+    saved = copy.deepcopy(sp.sheets)
+    try:
+        return fn()
+    except Exception:
+        sp.sheets = saved
+        raise
+
+
+def values_update(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    option = _input_option(ctx.q("valueInputOption"))
+    body = ctx.body or {}
+    if body.get("range") and _norm(body["range"]) != _norm(ctx.params["range"]):
+        raise bad_request(
+            f"Requested range [{body['range']}] must match the range in the URL [{ctx.params['range']}]"
+        )
+    run_armed_sorts(ctx.state, sp.spreadsheet_id)
+    res = _atomic(sp, lambda: write_values(sp, ctx.state, ctx.params["range"], body.get("values"), body.get("majorDimension"), option))
+    vro = ctx.q("responseValueRenderOption") or "FORMATTED_VALUE"
+    dtro = ctx.q("responseDateTimeRenderOption") or "SERIAL_NUMBER"
+    return Reply(body=_finish_update(sp, res, ctx.q_bool("includeValuesInResponse"), vro, dtro))
+
+
+def _norm(text: str) -> str:
+    return text.replace("'", "").strip()
+
+
+def values_batch_update(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    body = ctx.body or {}
+    option = _input_option(body.get("valueInputOption"))
+    include = bool(body.get("includeValuesInResponse"))
+    vro = body.get("responseValueRenderOption") or "FORMATTED_VALUE"
+    dtro = body.get("responseDateTimeRenderOption") or "SERIAL_NUMBER"
+    run_armed_sorts(ctx.state, sp.spreadsheet_id)
+
+    def apply() -> list[dict[str, Any]]:
+        out = []
+        for vr in body.get("data") or []:
+            res = write_values(sp, ctx.state, vr.get("range") or "", vr.get("values"), vr.get("majorDimension"), option)
+            out.append(res)
+        return out
+
+    results = _atomic(sp, apply)
+    responses = [_finish_update(sp, r, include, vro, dtro) for r in results]
+    total: dict[str, Any] = {"spreadsheetId": sp.spreadsheet_id}
+    if responses:
+        sheets_touched = {r["updatedRange"].rsplit("!", 1)[0] for r in responses}
+        total.update(
+            totalUpdatedRows=sum(r.get("updatedRows", 0) for r in responses),
+            totalUpdatedColumns=sum(r.get("updatedColumns", 0) for r in responses),
+            totalUpdatedCells=sum(r.get("updatedCells", 0) for r in responses),
+            totalUpdatedSheets=len(sheets_touched),
+            responses=responses,
+        )
+    return Reply(body=total)
+
+
+def values_append(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    option = _input_option(ctx.q("valueInputOption"))
+    insert = (ctx.q("insertDataOption") or "OVERWRITE") == "INSERT_ROWS"
+    body = ctx.body or {}
+    run_armed_sorts(ctx.state, sp.spreadsheet_id)
+    sh, rng = resolve(sp, ctx.params["range"])
+    r0, c0, r1, c1 = read_box(sh, rng)
+    values = body.get("values") or []
+    cols_major = body.get("majorDimension") == "COLUMNS"
+    n_rows = max((len(v) for v in values), default=0) if cols_major else len(values)
+    # the "table": rows holding data within the range's columns, from the range's first row
+    data_rows = [r for r in range(r0, min(sh.last_row(), r1 if rng.row1 is not None else sh.row_count))
+                 if any(sh.get(r, c) is not None for c in range(c0, c1))]
+    out: dict[str, Any] = {"spreadsheetId": sp.spreadsheet_id}
+    if data_rows:
+        first, last = data_rows[0], data_rows[-1]
+        cols = [c for r in range(first, last + 1) for c in range(c0, c1) if sh.get(r, c) is not None]
+        t_c0, t_c1 = min(cols), max(cols) + 1
+        out["tableRange"] = a1.format_range(sh.title, first, t_c0, last + 1, t_c1)
+        start_r, start_c = last + 1, t_c0
+    else:
+        start_r, start_c = r0, c0
+
+    def apply() -> dict[str, Any]:
+        if insert and n_rows:
+            sh.insert_rows(min(start_r, sh.row_count), n_rows)
+        elif start_r + n_rows > sh.row_count:
+            sh.row_count = start_r + n_rows  # append grows the sheet
+        return write_values(sp, ctx.state, "", values, body.get("majorDimension"), option, anchor=(sh, start_r, start_c))
+
+    res = _atomic(sp, apply)
+    vro = ctx.q("responseValueRenderOption") or "FORMATTED_VALUE"
+    dtro = ctx.q("responseDateTimeRenderOption") or "SERIAL_NUMBER"
+    out["updates"] = _finish_update(sp, res, ctx.q_bool("includeValuesInResponse"), vro, dtro)
+    return Reply(body=out)
+
+
+def _clear(sp: Spreadsheet, text: str) -> str:
+    sh, rng = resolve(sp, text)
+    r0, c0, r1, c1 = read_box(sh, rng)
+    for r in range(r0, min(r1, len(sh.cells))):
+        for c in range(c0, min(c1, len(sh.cells[r]))):
+            sh.cells[r][c] = None
+    return a1.format_range(sh.title, r0, c0, r1, c1)
+
+
+def values_clear(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    run_armed_sorts(ctx.state, sp.spreadsheet_id)
+    cleared = _atomic(sp, lambda: _clear(sp, ctx.params["range"]))
+    return Reply(body={"spreadsheetId": sp.spreadsheet_id, "clearedRange": cleared})
+
+
+def values_batch_clear(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    run_armed_sorts(ctx.state, sp.spreadsheet_id)
+    ranges = (ctx.body or {}).get("ranges") or []
+    cleared = _atomic(sp, lambda: [_clear(sp, t) for t in ranges])
+    return Reply(body={"spreadsheetId": sp.spreadsheet_id, "clearedRanges": cleared})
+
+
+# -- spreadsheets.batchUpdate ----------------------------------------------------------------
+def _mask_paths(fields: str | None) -> list[str]:
+    """``gridProperties(rowCount,frozenRowCount),title`` → ["gridProperties.rowCount", ...]."""
+    if not fields:
+        return []
+    out: list[str] = []
+
+    def parse(text: str, prefix: str) -> None:
+        depth, start = 0, 0
+        for i, ch in enumerate(text + ","):
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif ch == "," and depth == 0:
+                part = text[start:i].strip()
+                start = i + 1
+                if not part:
+                    continue
+                if "(" in part:
+                    head, inner = part.split("(", 1)
+                    parse(inner[:-1], prefix + head.strip() + ".")
+                else:
+                    out.append(prefix + part)
+
+    parse(fields, "")
+    return out
+
+
+def _covered(paths: list[str], target: str) -> bool:
+    return any(p == "*" or target == p or target.startswith(p + ".") for p in paths)
+
+
+def _get_path(obj: Any, path: str) -> tuple[bool, Any]:
+    cur = obj
+    for part in path.split("."):
+        if not isinstance(cur, dict) or part not in cur:
+            return False, None
+        cur = cur[part]
+    return True, cur
+
+
+def _sheet_for(sp: Spreadsheet, sheet_id: Any, where: str) -> Sheet:
+    sh = sp.sheet_by_id(int(sheet_id or 0))
+    if sh is None:
+        raise bad_request(f"Invalid {where}: No grid with id: {sheet_id or 0}")
+    return sh
+
+
+def _grid_box(sp: Spreadsheet, gr: dict[str, Any], where: str) -> tuple[Sheet, int, int, int | None, int | None]:
+    sh = _sheet_for(sp, gr.get("sheetId"), where)
+    r0, c0 = int(gr.get("startRowIndex") or 0), int(gr.get("startColumnIndex") or 0)
+    r1 = gr.get("endRowIndex")
+    c1 = gr.get("endColumnIndex")
+    r1i = None if r1 is None else int(r1)
+    c1i = None if c1 is None else int(c1)
+    if (r1i is not None and r1i > sh.row_count) or (c1i is not None and c1i > sh.col_count) or r0 >= sh.row_count or c0 >= sh.col_count:
+        text = a1.format_range(sh.title, r0, c0, r1i or sh.row_count, c1i or sh.col_count)
+        raise bad_request(f"Invalid {where}: " + _grid_error(sh, text).message)
+    return sh, r0, c0, r1i, c1i
+
+
+def _apply_request(ctx: Ctx, sp: Spreadsheet, i: int, req: dict[str, Any]) -> dict[str, Any]:
+    kinds = [k for k, v in req.items() if v is not None]
+    if len(kinds) != 1:
+        raise bad_request(f"Invalid requests[{i}]: request must have exactly one kind set")
+    kind = kinds[0]
+    body = req[kind]
+    where = f"requests[{i}].{kind}"
+    if kind == "appendDimension":
+        sh = _sheet_for(sp, body.get("sheetId"), where)
+        n = int(body.get("length") or 0)
+        if n <= 0:
+            raise bad_request(f"Invalid {where}: length must be greater than zero")
+        if body.get("dimension") == "COLUMNS":
+            sh.col_count += n
+        elif body.get("dimension") == "ROWS":
+            sh.row_count += n
+        else:
+            raise bad_request(f"Invalid {where}: dimension must be ROWS or COLUMNS")
+        return {}
+    if kind in ("insertDimension", "deleteDimension"):
+        dr = body.get("range") or {}
+        sh = _sheet_for(sp, dr.get("sheetId"), where)
+        start, end = int(dr.get("startIndex") or 0), int(dr.get("endIndex") or 0)
+        rows = dr.get("dimension") == "ROWS"
+        size = sh.row_count if rows else sh.col_count
+        if end <= start:
+            raise bad_request(f"Invalid {where}: endIndex must be greater than startIndex")
+        limit = size if kind == "insertDimension" else size
+        if start > limit or (kind == "deleteDimension" and end > size):
+            raise bad_request(f"Invalid {where}: range ({start}..{end}) is out of bounds (max {size})")
+        n = end - start
+        if kind == "insertDimension":
+            (sh.insert_rows if rows else sh.insert_cols)(start, n)
+        else:
+            if (rows and n >= sh.row_count) or (not rows and n >= sh.col_count):
+                raise bad_request(f"Invalid {where}: You can't delete all the rows on the sheet.")
+            (sh.delete_rows if rows else sh.delete_cols)(start, n)
+        return {}
+    if kind == "repeatCell":
+        fields = _mask_paths(body.get("fields"))
+        if not fields:
+            raise bad_request(f"Invalid {where}: At least one field must be updated, but none were specified.")
+        sh, r0, c0, r1, c1 = _grid_box(sp, body.get("range") or {}, where)
+        cell = body.get("cell") or {}
+        if _covered(fields, "userEnteredFormat.numberFormat"):
+            ok, nf = _get_path(cell, "userEnteredFormat.numberFormat")
+            if ok and nf:
+                if not nf.get("type"):
+                    raise bad_request(f"Invalid {where}: Number format type must be set.")
+                sh.set_format((r0, c0, r1, c1), nf)
+            else:
+                sh.formats = [(b, f) for b, f in sh.formats if b != (r0, c0, r1, c1)]
+        if _covered(fields, "userEnteredValue"):
+            ev = cell.get("userEnteredValue") or {}
+            v: Any = None
+            if "formulaValue" in ev:
+                v = Formula(ev["formulaValue"])
+            else:
+                for key in ("stringValue", "numberValue", "boolValue"):
+                    if key in ev:
+                        v = ev[key]
+            for r in range(r0, r1 if r1 is not None else sh.row_count):
+                for c in range(c0, c1 if c1 is not None else sh.col_count):
+                    sh.set(r, c, v)
+        return {}
+    if kind == "updateSheetProperties":
+        props = body.get("properties") or {}
+        sh = _sheet_for(sp, props.get("sheetId"), where)
+        fields = _mask_paths(body.get("fields"))
+        if not fields:
+            raise bad_request(f"Invalid {where}: At least one field must be updated, but none were specified.")
+        if _covered(fields, "title") and props.get("title") is not None:
+            other = sp.sheet_by_title(props["title"])
+            if other is not None and other is not sh:
+                raise bad_request(
+                    f"Invalid {where}: A sheet with the name \"{props['title']}\" already exists. Please enter another name."
+                )
+            sh.title = props["title"]
+        gp = props.get("gridProperties") or {}
+        if _covered(fields, "gridProperties.rowCount") and gp.get("rowCount") is not None:
+            sh.row_count = int(gp["rowCount"])
+            del sh.cells[sh.row_count :]
+        if _covered(fields, "gridProperties.columnCount") and gp.get("columnCount") is not None:
+            sh.col_count = int(gp["columnCount"])
+            for row in sh.cells:
+                del row[sh.col_count :]
+        if _covered(fields, "gridProperties.frozenRowCount"):
+            sh.frozen_row_count = int(gp.get("frozenRowCount") or 0)
+        for key in ("hidden", "tabColor", "tabColorStyle", "rightToLeft"):
+            if _covered(fields, key) and key in props:
+                sh.extra_properties[key] = props[key]
+        if _covered(fields, "index") and props.get("index") is not None:
+            sp.sheets.remove(sh)
+            sp.sheets.insert(min(int(props["index"]), len(sp.sheets)), sh)
+            for n, s in enumerate(sp.sheets):
+                s.index = n
+        return {}
+    if kind == "updateSpreadsheetProperties":
+        props = body.get("properties") or {}
+        fields = _mask_paths(body.get("fields"))
+        if not fields:
+            raise bad_request(f"Invalid {where}: At least one field must be updated, but none were specified.")
+        for key, attr in (("title", "title"), ("locale", "locale"), ("timeZone", "time_zone")):
+            if _covered(fields, key) and props.get(key) is not None:
+                setattr(sp, attr, props[key])
+        return {}
+    if kind == "addSheet":
+        props = body.get("properties") or {}
+        title = props.get("title") or f"Página{len(sp.sheets) + 1}"
+        if sp.sheet_by_title(title):
+            raise bad_request(f"Invalid {where}: A sheet with the name \"{title}\" already exists. Please enter another name.")
+        gp = props.get("gridProperties") or {}
+        sh = sp.add_sheet(title, int(gp.get("rowCount") or 1000), int(gp.get("columnCount") or 26), props.get("sheetId"))
+        return {"addSheet": {"properties": sh.properties()}}
+    if kind == "deleteSheet":
+        sh = _sheet_for(sp, body.get("sheetId"), where)
+        if len(sp.sheets) == 1:
+            raise bad_request(f"Invalid {where}: You can't remove all the sheets in a document.")
+        sp.sheets.remove(sh)
+        for n, s in enumerate(sp.sheets):
+            s.index = n
+        return {}
+    return {}  # accepted and ignored, as the reference recommends
+
+
+def spreadsheets_batch_update(ctx: Ctx) -> Reply:
+    sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
+    body = ctx.body or {}
+    run_armed_sorts(ctx.state, sp.spreadsheet_id)
+    requests = body.get("requests") or []
+    if not requests:
+        raise bad_request("Must specify at least one request.")
+    saved = (sp.title, sp.locale, sp.time_zone)
+
+    def apply() -> list[dict[str, Any]]:
+        return [_apply_request(ctx, sp, i, req) for i, req in enumerate(requests)]
+
+    try:
+        replies = _atomic(sp, apply)
+    except ApiError:
+        sp.title, sp.locale, sp.time_zone = saved
+        raise
+    out: dict[str, Any] = {"spreadsheetId": sp.spreadsheet_id, "replies": replies}
+    if body.get("includeSpreadsheetInResponse"):
+        out["updatedSpreadsheet"] = spreadsheet_resource(sp)
+    return Reply(body=out)
+
+
+def spreadsheets_create(ctx: Ctx) -> Reply:
+    body = ctx.body or {}
+    props = body.get("properties") or {}
+    sid = f"sandbox-sheet-{ctx.state.next_number()}"
+    sp = Spreadsheet(sid, title=props.get("title") or "Planilha sem título",
+                     locale=props.get("locale") or "pt_BR", time_zone=props.get("timeZone") or ctx.state.time_zone)
+    for entry in body.get("sheets") or [{}]:
+        p = (entry or {}).get("properties") or {}
+        gp = p.get("gridProperties") or {}
+        sp.add_sheet(p.get("title") or f"Página{len(sp.sheets) + 1}", int(gp.get("rowCount") or 1000),
+                     int(gp.get("columnCount") or 26), p.get("sheetId"))
+    ctx.state.spreadsheets[sid] = sp
+    return Reply(body=spreadsheet_resource(sp))
+
+
+HANDLERS = {
+    "sheets.spreadsheets.get": spreadsheets_get,
+    "sheets.spreadsheets.create": spreadsheets_create,
+    "sheets.spreadsheets.batchUpdate": spreadsheets_batch_update,
+    "sheets.spreadsheets.values.get": values_get,
+    "sheets.spreadsheets.values.batchGet": values_batch_get,
+    "sheets.spreadsheets.values.update": values_update,
+    "sheets.spreadsheets.values.batchUpdate": values_batch_update,
+    "sheets.spreadsheets.values.append": values_append,
+    "sheets.spreadsheets.values.clear": values_clear,
+    "sheets.spreadsheets.values.batchClear": values_batch_clear,
+}
+
+READ_METHODS = frozenset({
+    "sheets.spreadsheets.get", "sheets.spreadsheets.values.get", "sheets.spreadsheets.values.batchGet",
+    "sheets.spreadsheets.getByDataFilter", "sheets.spreadsheets.values.batchGetByDataFilter",
+    "sheets.spreadsheets.developerMetadata.get", "sheets.spreadsheets.developerMetadata.search",
+})
+
+
+# -- control surface: what citizens and staff do to the sheet --------------------------------
+class ControlError(ValueError):
+    pass
+
+
+def _target(state: State, spec: dict[str, Any]) -> tuple[Spreadsheet, Sheet]:
+    sid = spec.get("spreadsheet_id") or state.spreadsheet_id
+    sp = state.spreadsheets.get(sid)
+    if sp is None:
+        raise ControlError(f"unknown spreadsheet {sid!r}")
+    title = spec.get("worksheet") or (state.worksheet if sid == state.spreadsheet_id else sp.sheets[0].title)
+    sh = sp.sheet_by_title(title) or sp.sheets[0]
+    return sp, sh
+
+
+def _column(sh: Sheet, title: str) -> int:
+    idx = sh.header_index(title)
+    if idx is None:
+        raise ControlError(f"no column titled {title!r} in row 1")
+    return idx
+
+
+def _parse_at(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    return datetime.fromisoformat(text)
+
+
+def form_submit(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    sp, sh = _target(state, spec)
+    answers = spec.get("answers") or {}
+    at = _parse_at(spec.get("at"))
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(sp.time_zone))
+    row = sh.last_row()
+    if row >= sh.row_count:
+        sh.row_count = row + 1
+    sh.set(row, 0, state.now_serial(sp, at))
+    for title, value in answers.items():
+        idx = sh.header_index(title)
+        if idx is None:  # a new question: Forms adds a column after the last titled one
+            idx = len([v for v in (sh.cells[0] if sh.cells else [])])
+            if idx >= sh.col_count:
+                sh.col_count = idx + 1
+            sh.set(0, idx, title)
+        sh.set(row, idx, value)
+    return {"row": row + 1}
+
+
+def form_edit(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    sp, sh = _target(state, spec)
+    row = int(spec["row"]) - 1
+    if row < 1 or row >= sh.last_row():
+        raise ControlError(f"row {row + 1} holds no response")
+    at = _parse_at(spec.get("at"))
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(sp.time_zone))
+    for title, value in (spec.get("answers") or {}).items():
+        sh.set(row, _column(sh, title), value)
+    sh.set(row, 0, state.now_serial(sp, at))
+    return {"row": row + 1}
+
+
+def _sort_key(value: Any) -> tuple[int, Any]:
+    if value is None:
+        return (3, 0)
+    if isinstance(value, bool):
+        return (2, value)
+    if isinstance(value, (int, float)):
+        return (0, value)
+    return (1, str(value).lower())
+
+
+def sort_sheet(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("when") == "before_next_write":
+        armed = {k: v for k, v in spec.items() if k != "when"}
+        armed.setdefault("spreadsheet_id", state.spreadsheet_id)
+        state.armed_sorts.append(armed)
+        return {"armed": True}
+    sp, sh = _target(state, spec)
+    col = _column(sh, spec["column"])
+    last = sh.last_row()
+    body = [list(r) for r in sh.cells[1:last]]
+    desc = bool(spec.get("descending"))
+    filled = [r for r in body if (r[col] if col < len(r) else None) is not None]
+    empty = [r for r in body if (r[col] if col < len(r) else None) is None]
+    filled.sort(key=lambda r: _sort_key(r[col]), reverse=desc)
+    sh.cells[1:last] = filled + empty  # empty cells sort last either way, as in Sheets
+    return {"sorted": len(body)}
+
+
+def insert_column(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    sp, sh = _target(state, spec)
+    idx = int(spec["index"]) - 1
+    if idx < 0 or idx > sh.col_count:
+        raise ControlError(f"index {idx + 1} is outside the grid")
+    sh.insert_cols(idx, 1)
+    if spec.get("title") is not None:
+        sh.set(0, idx, spec["title"])
+    return {"column": idx + 1}
+
+
+def delete_row(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    sp, sh = _target(state, spec)
+    row = int(spec["row"]) - 1
+    if row < 0 or row >= sh.row_count:
+        raise ControlError(f"row {row + 1} is outside the grid")
+    sh.delete_rows(row, 1)
+    return {"deleted": row + 1}
+
+
+def type_cell(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    sp, sh = _target(state, spec)
+    row = int(spec["row"]) - 1
+    col = _column(sh, spec["column"]) if isinstance(spec["column"], str) else int(spec["column"]) - 1
+    if row >= sh.row_count or col >= sh.col_count:
+        raise ControlError("cell outside the grid")
+    today = state.clock().astimezone(ZoneInfo(sp.time_zone)).date()
+    store(sh, row, col, spec.get("text", ""), "USER_ENTERED", today)
+    return {"row": row + 1, "column": col + 1, "value": sh.get(row, col)}
