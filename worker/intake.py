@@ -374,6 +374,7 @@ def _cell_text(value: object) -> str:
 # Checked in order; the first fragment found in the library's message wins.
 _EMAIL_REASONS: tuple[tuple[str, str], ...] = (
     ("display name", "informe só o endereço, sem nome, aspas ou < >"),
+    ("Internationalized characters before", "use apenas letras sem acento antes do @"),
     ("must have an @-sign", "falta o @"),
     ("something after the @-sign", "falta o domínio após o @"),
     ("something before the @-sign", "falta o nome antes do @"),
@@ -402,14 +403,17 @@ def _check_email(text: str) -> tuple[str | None, str | None]:
     if any(ch.isspace() for ch in text):
         return None, "o endereço não pode conter espaços"
     try:
-        result = validate_email(text, check_deliverability=False)
+        # No SMTPUTF8: the MIME build (stdlib email) and many relays refuse a non-ASCII
+        # local part, so "joão@…" is flagged here, with a reason staff can pass on, rather
+        # than failing at send time. A non-ASCII domain is fine: it is sent as IDNA.
+        result = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         message = str(exc)
         for fragment, reason in _EMAIL_REASONS:
             if fragment in message:
                 return None, reason
         return None, _EMAIL_FALLBACK
-    return result.normalized, None
+    return result.ascii_email or result.normalized, None
 
 
 _PHONE_TYPES = frozenset(

@@ -252,9 +252,16 @@ def test_email_domain_case_is_normalised_and_raw_email_casefolded() -> None:
     assert parsed.raw_email == "maria.silva@example.com"
 
 
-def test_internationalised_address_is_accepted() -> None:
+def test_accented_local_part_is_flagged_because_it_cannot_be_sent() -> None:
     parsed = parse({"Endereço de e-mail": "joão@exemplo.com.br"})
-    assert parsed.problems == ()
+    assert reasons(parsed) == ["E-mail inválido: use apenas letras sem acento antes do @"]
+
+
+def test_internationalised_domain_is_accepted_and_stored_as_idna() -> None:
+    parsed = parse({"Endereço de e-mail": "joao@exemplção.com.br"})
+    assert parsed.answers is not None
+    assert parsed.answers.email == "joao@xn--exemplo-2wa9a.com.br"
+    assert parsed.raw_email == "joao@exemplção.com.br"
 
 
 # --------------------------------------------------------------------------- answers matching
