@@ -1,0 +1,154 @@
+"""Settings → dependencies: the only place where adapters are chosen and built; no business logic."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from worker.config import Settings, parse_month_day, workday_numbers
+from worker.journal import Journal
+from worker.messages import OfficeInfo, Renderer
+from worker.model import Closure, ConfigError, RecurringHoliday
+from worker.officetime import OfficeCalendar
+from worker.ports import Calendar, Mailer, ResponseSheet
+
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def templates_dir() -> Path:
+    """``templates/`` beside the package (source checkout), overridable for installed copies."""
+    override = os.environ.get("BALCAO_TEMPLATES")
+    return Path(override) if override else TEMPLATES_DIR
+
+
+def office_calendar(s: Settings) -> OfficeCalendar:
+    municipal: list[RecurringHoliday] = []
+    extra: list[Closure] = []
+    for m in s.calendar.municipal_holidays:
+        if m.easter_offset is not None:
+            municipal.append(RecurringHoliday(m.name, easter_offset=m.easter_offset))
+            continue
+        parsed = parse_month_day(m.date or "")
+        assert parsed is not None  # validated by config
+        year, month, day = parsed
+        if year is None:
+            municipal.append(RecurringHoliday(m.name, month=month, day=day))
+        else:
+            from datetime import date
+
+            extra.append(Closure(date(year, month, day), m.name, source="municipal"))
+    for c in s.calendar.extra_closures:
+        extra.append(Closure(c.date, c.name, c.open_from, c.open_until, source="config"))
+    try:
+        return OfficeCalendar(
+            timezone=s.office.timezone,
+            opens=s.office.opens,
+            closes=s.office.closes,
+            workdays=workday_numbers(s),
+            carnival_closed=s.calendar.carnival_closed,
+            ash_wednesday_opens=s.calendar.ash_wednesday_opens,
+            municipal=municipal,
+            extra=extra,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"calendar: {exc}") from None
+
+
+def office_info(s: Settings) -> OfficeInfo:
+    from worker.textfmt import fmt_office_hours
+
+    return OfficeInfo(
+        name=s.office.name,
+        address=s.office.address,
+        phones=tuple(s.office.phones),
+        whatsapp=s.office.whatsapp,
+        email=s.office.email,
+        website=s.office.website,
+        privacy_policy_url=s.office.privacy_policy_url,
+        hours_text=fmt_office_hours(s.office.workdays, s.office.opens, s.office.closes),
+        timezone=s.office.timezone,
+    )
+
+
+def sender(s: Settings) -> str:
+    from email.headerregistry import Address
+
+    addr = s.mail.sender or s.office.email
+    if not addr or "@" not in addr:
+        raise ConfigError(f"mail.sender: expected an e-mail address, found {addr!r}")
+    user, _, domain = addr.partition("@")
+    return str(Address(display_name=s.mail.sender_name or s.office.name, username=user, domain=domain))
+
+
+def google_scopes(s: Settings) -> list[str]:
+    from worker.adapters.google_auth import scopes_for
+
+    return scopes_for(s.mail.transport, s.mail.sent_check, s.scheduling.invite_citizen)
+
+
+def credentials(s: Settings):  # type: ignore[no-untyped-def]
+    from worker.adapters.google_auth import load_credentials
+
+    return load_credentials(
+        s.google.credentials_file,
+        google_scopes(s),
+        api_endpoint=s.google.api_endpoint,
+        delegated_user=s.google.delegated_user,
+    )
+
+
+def adapters(s: Settings, *, timeout: float | None = None) -> tuple[ResponseSheet, Calendar, Mailer]:
+    """Build the Google (or SMTP) adapters; makes no network request."""
+    from worker.adapters.google_calendar import GoogleCalendar
+    from worker.adapters.google_sheets import GoogleSheet
+
+    if not s.form.spreadsheet_id or s.form.spreadsheet_id.startswith("REPLACE-"):
+        raise ConfigError(
+            f"form.spreadsheet_id: expected the id of the response spreadsheet, "
+            f"found {s.form.spreadsheet_id!r}"
+        )
+    t = timeout or s.google.timeout_seconds
+    creds = credentials(s)
+    ep = s.google.api_endpoint
+    sheet = GoogleSheet(creds, s.form.spreadsheet_id, s.form.worksheet, api_endpoint=ep, timeout=t)
+    cal = GoogleCalendar(
+        creds, api_endpoint=ep, timeout=t, meet_poll_gets=s.scheduling.meet_poll_gets,
+        meet_poll_delay=s.scheduling.meet_poll_delay_seconds,
+    )
+    mailer: Mailer
+    if s.mail.transport == "gmail":
+        from worker.adapters.gmail import GmailMailer
+
+        mailer = GmailMailer(
+            creds, sender=sender(s), can_search_sent=s.mail.sent_check,
+            user_id=s.mail.gmail_user, api_endpoint=ep, timeout=t, reply_to=s.mail.reply_to,
+        )
+    else:
+        from worker.adapters.smtp import SmtpMailer
+
+        sm = s.mail.smtp
+        mailer = SmtpMailer(
+            sm.host, sm.port, sender=sender(s), security=sm.security, username=sm.username,
+            password=os.environ.get(sm.password_env) if sm.username else None, timeout=t,
+            reply_to=s.mail.reply_to,
+        )
+    return sheet, cal, mailer
+
+
+def deps(s: Settings, journal: Journal, *, stop: threading.Event | None = None):  # type: ignore[no-untyped-def]
+    """Everything a tick needs, wired from the settings."""
+    from worker.service import Deps
+
+    sheet, cal, mailer = adapters(s)
+    return Deps(
+        settings=s,
+        sheet=sheet,
+        calendar=cal,
+        mailer=mailer,
+        journal=journal,
+        office=office_calendar(s),
+        renderer=Renderer(templates_dir()),
+        office_info=office_info(s),
+        stop=stop or threading.Event(),
+    )

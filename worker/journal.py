@@ -1,0 +1,477 @@
+"""SQLite journal: request state, effect intents, audit trail, read cursor, migrations; no Google, no clock.
+
+WAL mode with ``synchronous=FULL``: a committed intent survives a power cut. The writes of
+one tick phase are grouped in one transaction (``with journal.tx():``), never one fsync per
+row. Every timestamp is passed in by the caller and stored as ISO 8601 with offset.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from worker.model import BalcaoError, LockHeldError
+
+SCHEMA_VERSION = 1
+
+# Each entry migrates from version i to i+1; the journal records the version it reached.
+_MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE requests (
+        protocol        TEXT PRIMARY KEY,
+        seq             INTEGER NOT NULL UNIQUE,
+        fingerprint     TEXT NOT NULL,
+        submitted       TEXT,            -- ISO; NULL when the timestamp cell was not a date
+        ts_key          TEXT,            -- the timestamp cell as read, JSON (identity after a sort)
+        received_at     TEXT NOT NULL,   -- when balcao took the row in
+        deadline        TEXT,
+        status          TEXT NOT NULL,   -- the `Situação` value
+        reason          TEXT NOT NULL DEFAULT '',
+        problem         TEXT NOT NULL DEFAULT '',  -- machine code of why it waits or is flagged
+        email           TEXT NOT NULL DEFAULT '',
+        name            TEXT NOT NULL DEFAULT '',
+        phone           TEXT NOT NULL DEFAULT '',
+        channel         TEXT NOT NULL DEFAULT '',
+        period          TEXT NOT NULL DEFAULT '',
+        service         TEXT NOT NULL DEFAULT '',
+        valid           INTEGER NOT NULL DEFAULT 1,
+        duplicate_of    TEXT,
+        revision        INTEGER NOT NULL DEFAULT 0,
+        calendar_id     TEXT,
+        event_id        TEXT,
+        slot_start      TEXT,
+        slot_end        TEXT,
+        meet_link       TEXT,
+        event_state     TEXT NOT NULL DEFAULT '',  -- '' | intent | pending | created | cancelled | failed
+        ack_state       TEXT NOT NULL DEFAULT '',  -- '' | intent | sent | resent
+        conf_state      TEXT NOT NULL DEFAULT '',
+        conf_revision   INTEGER,
+        manual_serial   REAL,            -- the `Atendimento` value balcao itself wrote
+        staff_serial    REAL,            -- the last staff-typed value balcao judged
+        in_sheet        INTEGER NOT NULL DEFAULT 0,  -- protocol confirmed written to the sheet
+        written         TEXT NOT NULL DEFAULT '',    -- hash of the owned cells last written
+        updated_at      TEXT NOT NULL,
+        purged_at       TEXT
+    );
+    CREATE INDEX requests_fp ON requests(fingerprint);
+    CREATE INDEX requests_email ON requests(email);
+    CREATE INDEX requests_status ON requests(status);
+    CREATE TABLE effects (
+        key         TEXT PRIMARY KEY,    -- event id or Message-ID
+        protocol    TEXT NOT NULL,
+        kind        TEXT NOT NULL,       -- event | ack | confirmation
+        revision    INTEGER NOT NULL,
+        state       TEXT NOT NULL,       -- intent | done | failed
+        provider_id TEXT,
+        created_at  TEXT NOT NULL,
+        done_at     TEXT
+    );
+    CREATE INDEX effects_state ON effects(state);
+    CREATE INDEX effects_kind_created ON effects(kind, created_at);
+    CREATE TABLE audit (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        at       TEXT NOT NULL,
+        protocol TEXT,
+        event    TEXT NOT NULL,
+        detail   TEXT NOT NULL DEFAULT ''
+    );
+    """,
+]
+
+
+class JournalError(BalcaoError):
+    """The journal cannot be opened, checked or written: effects must stop."""
+
+
+@dataclass
+class RequestRecord:
+    protocol: str
+    seq: int
+    fingerprint: str
+    submitted: str | None
+    ts_key: str | None
+    received_at: str
+    deadline: str | None
+    status: str
+    reason: str = ""
+    problem: str = ""
+    email: str = ""
+    name: str = ""
+    phone: str = ""
+    channel: str = ""
+    period: str = ""
+    service: str = ""
+    valid: int = 1
+    duplicate_of: str | None = None
+    revision: int = 0
+    calendar_id: str | None = None
+    event_id: str | None = None
+    slot_start: str | None = None
+    slot_end: str | None = None
+    meet_link: str | None = None
+    event_state: str = ""
+    ack_state: str = ""
+    conf_state: str = ""
+    conf_revision: int | None = None
+    manual_serial: float | None = None
+    staff_serial: float | None = None
+    in_sheet: int = 0
+    written: str = ""
+    updated_at: str = ""
+    purged_at: str | None = None
+
+    @property
+    def submitted_dt(self) -> datetime | None:
+        return datetime.fromisoformat(self.submitted) if self.submitted else None
+
+    @property
+    def deadline_dt(self) -> datetime | None:
+        return datetime.fromisoformat(self.deadline) if self.deadline else None
+
+    @property
+    def slot_start_dt(self) -> datetime | None:
+        return datetime.fromisoformat(self.slot_start) if self.slot_start else None
+
+    @property
+    def slot_end_dt(self) -> datetime | None:
+        return datetime.fromisoformat(self.slot_end) if self.slot_end else None
+
+
+_COLUMNS = [f.name for f in fields(RequestRecord)]
+
+
+@dataclass(frozen=True)
+class Effect:
+    key: str
+    protocol: str
+    kind: str
+    revision: int
+    state: str
+    provider_id: str | None
+    created_at: str
+    done_at: str | None
+
+
+class Journal:
+    """One open journal. Not thread-safe: the worker is one thread touching it."""
+
+    def __init__(self, path: str, *, readonly: bool = False, max_page_count: int | None = None):
+        self.path = path
+        self.readonly = readonly
+        try:
+            if path != ":memory:" and not readonly:
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if readonly:
+                uri = f"file:{path}?mode=ro" if path != ":memory:" else "file::memory:"
+                self.db = sqlite3.connect(uri, uri=True, isolation_level=None)
+            else:
+                self.db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
+            self.db.row_factory = sqlite3.Row
+            if not readonly:
+                self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            if max_page_count is not None:
+                # Lets tests emulate a full disk without touching the file system.
+                self.db.execute(f"PRAGMA max_page_count={int(max_page_count)}")
+            ok = self.db.execute("PRAGMA quick_check").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {path}: cannot open or check it: {exc}") from None
+        if ok != "ok":
+            raise JournalError(
+                f"journal {path}: integrity check failed ({ok}); move it aside and run "
+                "`balcao recover` to rebuild it from Google"
+            )
+        self._in_tx = False
+        if not readonly:
+            self._migrate()
+
+    # ----------------------------------------------------------------- plumbing
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+
+    @contextlib.contextmanager
+    def tx(self) -> Iterator[None]:
+        """One transaction (one fsync); nested calls join the outer one."""
+        if self._in_tx:
+            yield
+            return
+        if self.readonly:
+            raise JournalError("journal opened read-only (dry run): nothing may be written")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+        self._in_tx = True
+        try:
+            yield
+        except BaseException:
+            self._in_tx = False
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise
+        self._in_tx = False
+        try:
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
+            raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+
+    def _exec(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Cursor:
+        try:
+            return self.db.execute(sql, params)
+        except sqlite3.OperationalError as exc:
+            raise JournalError(f"journal {self.path}: {exc}") from None
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise JournalError(
+                f"journal {self.path}: schema version {version} is newer than this balcao "
+                f"({SCHEMA_VERSION}); upgrade balcao"
+            )
+        for target in range(version, SCHEMA_VERSION):
+            # executescript commits on its own: the whole step and its version in one script.
+            try:
+                self.db.executescript(
+                    "BEGIN IMMEDIATE;" + _MIGRATIONS[target]
+                    + f"PRAGMA user_version={target + 1}; COMMIT;"
+                )
+            except sqlite3.Error as exc:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+                raise JournalError(f"journal {self.path}: migration {target + 1}: {exc}") from None
+        if self.get_meta("secret") is None:
+            with self.tx():
+                self.set_meta("secret", secrets.token_hex(32))
+
+    def probe_writable(self) -> None:
+        """Raise JournalError when the journal cannot take a write (disk full, read-only)."""
+        with self.tx():
+            self._exec(
+                "INSERT INTO meta(key, value) VALUES('probe', '1') "
+                "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            )
+
+    # ----------------------------------------------------------------- meta
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._exec("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._exec(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @property
+    def secret(self) -> bytes:
+        value = self.get_meta("secret")
+        if value is None:  # a read-only journal that was never initialised (dry run)
+            return b"dry-run"
+        return bytes.fromhex(value)
+
+    @property
+    def cursor(self) -> int:
+        """The last sheet row read in full (1 = only the header)."""
+        return int(self.get_meta("cursor") or 1)
+
+    def set_cursor(self, row: int) -> None:
+        self.set_meta("cursor", str(max(1, row)))
+
+    # ----------------------------------------------------------------- requests
+
+    def is_empty(self) -> bool:
+        return self._exec("SELECT 1 FROM requests LIMIT 1").fetchone() is None
+
+    def max_seq(self) -> int:
+        row = self._exec("SELECT MAX(seq) FROM requests").fetchone()
+        return int(row[0] or 0)
+
+    def insert(self, rec: RequestRecord) -> None:
+        cols = ", ".join(_COLUMNS)
+        marks = ", ".join("?" for _ in _COLUMNS)
+        self._exec(
+            f"INSERT INTO requests({cols}) VALUES({marks})",
+            [getattr(rec, c) for c in _COLUMNS],
+        )
+
+    def update(self, rec: RequestRecord, **changes: Any) -> None:
+        """Apply ``changes`` to the record and the row; ``updated_at`` must be among them
+        when the change is visible to staff."""
+        for k, v in changes.items():
+            setattr(rec, k, v)
+        sets = ", ".join(f"{k} = ?" for k in changes)
+        self._exec(
+            f"UPDATE requests SET {sets} WHERE protocol = ?", [*changes.values(), rec.protocol]
+        )
+
+    def get(self, protocol: str) -> RequestRecord | None:
+        row = self._exec("SELECT * FROM requests WHERE protocol = ?", (protocol,)).fetchone()
+        return None if row is None else _record(row)
+
+    def all(self) -> list[RequestRecord]:
+        return [_record(r) for r in self._exec("SELECT * FROM requests ORDER BY seq")]
+
+    def by_fingerprint(self, fingerprint: str) -> list[RequestRecord]:
+        rows = self._exec(
+            "SELECT * FROM requests WHERE fingerprint = ? ORDER BY seq", (fingerprint,)
+        )
+        return [_record(r) for r in rows]
+
+    def open_for_email(self, email: str, now: datetime) -> int:
+        """Requests of this address still open: valid, not a duplicate, not yet past their
+        appointment."""
+        row = self._exec(
+            "SELECT COUNT(*) FROM requests WHERE email = ? AND valid = 1 AND duplicate_of IS NULL "
+            "AND (slot_end IS NULL OR slot_end > ?)",
+            (email, now.isoformat()),
+        ).fetchone()
+        return int(row[0])
+
+    def bookings_per_day(self, tz: Any) -> dict[tuple[str, Any], int]:
+        out: dict[tuple[str, Any], int] = {}
+        rows = self._exec(
+            "SELECT calendar_id, slot_start FROM requests WHERE slot_start IS NOT NULL "
+            "AND event_state IN ('intent', 'pending', 'created')"
+        )
+        for r in rows:
+            day = datetime.fromisoformat(r["slot_start"]).astimezone(tz).date()
+            key = (str(r["calendar_id"]), day)
+            out[key] = out.get(key, 0) + 1
+        return out
+
+    # ----------------------------------------------------------------- effects
+
+    def record_intent(
+        self, key: str, protocol: str, kind: str, revision: int, at: datetime
+    ) -> None:
+        self._exec(
+            "INSERT INTO effects(key, protocol, kind, revision, state, created_at) "
+            "VALUES(?, ?, ?, ?, 'intent', ?) ON CONFLICT(key) DO NOTHING",
+            (key, protocol, kind, revision, at.isoformat()),
+        )
+
+    def record_done(self, key: str, provider_id: str | None, at: datetime) -> None:
+        self._exec(
+            "UPDATE effects SET state = 'done', provider_id = ?, done_at = ? WHERE key = ?",
+            (provider_id, at.isoformat(), key),
+        )
+
+    def record_failed(self, key: str, at: datetime) -> None:
+        self._exec(
+            "UPDATE effects SET state = 'failed', done_at = ? WHERE key = ?", (at.isoformat(), key)
+        )
+
+    def effect(self, key: str) -> Effect | None:
+        row = self._exec("SELECT * FROM effects WHERE key = ?", (key,)).fetchone()
+        return None if row is None else Effect(**dict(row))
+
+    def open_intents(self) -> list[Effect]:
+        rows = self._exec("SELECT * FROM effects WHERE state = 'intent' ORDER BY created_at")
+        return [Effect(**dict(r)) for r in rows]
+
+    def mails_since(self, since: datetime) -> int:
+        """Messages sent or attempted since ``since`` (the rolling daily cap)."""
+        row = self._exec(
+            "SELECT COUNT(*) FROM effects WHERE kind != 'event' AND state != 'failed' "
+            "AND created_at >= ?",
+            (since.isoformat(),),
+        ).fetchone()
+        return int(row[0])
+
+    # ----------------------------------------------------------------- audit and retention
+
+    def audit(self, at: datetime, protocol: str | None, event: str, detail: str = "") -> None:
+        self._exec(
+            "INSERT INTO audit(at, protocol, event, detail) VALUES(?, ?, ?, ?)",
+            (at.isoformat(), protocol, event, detail),
+        )
+
+    def audit_trail(self, protocol: str | None = None) -> list[dict[str, Any]]:
+        if protocol is None:
+            rows = self._exec("SELECT * FROM audit ORDER BY id")
+        else:
+            rows = self._exec("SELECT * FROM audit WHERE protocol = ? ORDER BY id", (protocol,))
+        return [dict(r) for r in rows]
+
+    def purge_personal_data(self, now: datetime, retention_days: int) -> int:
+        """Blank personal fields of requests older than the retention; returns how many."""
+        cutoff = (now - timedelta(days=retention_days)).isoformat()
+        cur = self._exec(
+            "UPDATE requests SET email = '', name = '', phone = '', service = '', purged_at = ? "
+            "WHERE purged_at IS NULL AND received_at < ? "
+            "AND (slot_end IS NULL OR slot_end < ?)",
+            (now.isoformat(), cutoff, cutoff),
+        )
+        return cur.rowcount
+
+    def stats(self) -> dict[str, int]:
+        rows = self._exec("SELECT status, COUNT(*) AS n FROM requests GROUP BY status")
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
+
+def _record(row: sqlite3.Row) -> RequestRecord:
+    return RequestRecord(**{k: row[k] for k in row.keys()})  # noqa: SIM118
+
+
+# --------------------------------------------------------------------------- single instance
+
+
+class InstanceLock:
+    """flock on a file beside the journal: a second instance fails at once (exit 3)."""
+
+    def __init__(self, journal_path: str) -> None:
+        self.path = journal_path + ".lock"
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = ""
+            with contextlib.suppress(OSError):
+                holder = os.pread(fd, 64, 0).decode(errors="replace").strip()
+            os.close(fd)
+            who = f" (pid {holder})" if holder else ""
+            raise LockHeldError(
+                f"another balcao instance{who} holds the journal lock {self.path}; "
+                "stop it first (systemctl stop balcao) or point journal.path elsewhere"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> InstanceLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=str)
