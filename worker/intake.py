@@ -265,7 +265,8 @@ class HeaderMap:
     ``fields``: field name of ColumnTitles (``"email"``, ...) → 0-based column index, only for
     fields the configuration maps. ``owned``: owned title → 0-based index, only those present;
     ``missing_owned`` lists the others in OWNED_COLUMNS order (the service creates them).
-    ``last_column``: 1-based count of header cells, trailing empty ones excluded.
+    ``last_column``: 1-based count of header cells (empty ones included); owned columns
+    that are missing are created to its right.
     """
 
     fields: Mapping[str, int]
@@ -344,7 +345,9 @@ def build_header_map(
             owned_missing.append(title)
         else:
             owned_found[title] = idx
-    last = max((i + 1 for i, h in enumerate(headers) if h), default=0)
+    # Every cell counts, titled or not: an untitled column may still hold staff data, and
+    # new owned columns go after last_column (the API already drops trailing empty cells).
+    last = len(headers)
     return HeaderMap(
         fields=found,
         owned=owned_found,

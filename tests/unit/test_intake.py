@@ -152,9 +152,9 @@ def test_header_map_takes_the_first_of_duplicate_titles() -> None:
     assert hmap.owned_index("Protocolo") == 10
 
 
-def test_header_map_counts_last_column_without_trailing_empty_cells() -> None:
+def test_header_map_counts_untitled_header_cells_in_last_column() -> None:
     hmap = build_header_map([*HEADER, "", None, ""], ColumnTitles())
-    assert hmap.last_column == 9
+    assert hmap.last_column == 12
 
 
 def test_renamed_header_raises_headers_missing_listing_missing_and_found() -> None:
