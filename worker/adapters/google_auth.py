@@ -123,7 +123,7 @@ def load_credentials(
                 f"{credentials_file} is an authorised-user token; set it to null"
             )
         try:
-            return google.oauth2.credentials.Credentials.from_authorized_user_info(
+            user = google.oauth2.credentials.Credentials.from_authorized_user_info(
                 info, scopes=list(scopes)
             )
         except (ValueError, KeyError) as exc:
@@ -131,6 +131,8 @@ def load_credentials(
                 f"google.credentials_file: {credentials_file} is an authorised-user token that "
                 f"cannot be used ({exc}); run `balcao auth` again"
             ) from None
+        # from_authorized_user_info always sets Google's token endpoint, whatever the file says.
+        return user.with_token_uri(base + "/token") if base else user
     if "installed" in info or "web" in info:
         raise ConfigError(
             f"google.credentials_file: {credentials_file} holds OAuth client secrets, not a "
