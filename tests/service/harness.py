@@ -16,6 +16,7 @@ from worker.model import TickReport
 from worker.service import Deps, run_once
 
 BAHIA = ZoneInfo("America/Bahia")
+REPO = Path(__file__).resolve().parents[2]
 HEADER = [
     "Carimbo de data/hora", "Endereço de e-mail", "Nome completo", "Telefone com DDD (WhatsApp)",
     "Como prefere ser atendido?", "Serviço", "Assunto do atendimento", "Período de preferência",
@@ -37,7 +38,7 @@ def answers(
 
 class Harness:
     def __init__(self, tmp: Path, now: datetime, **overrides: Any) -> None:
-        s = config.load(None)
+        s = config.load(REPO / "config.yaml", environ={})
         sections: dict[str, dict[str, Any]] = {}
         for key, value in overrides.items():
             section, _, name = key.partition("__")
@@ -61,7 +62,10 @@ class Harness:
         )
 
     def submit(self, at: datetime, **kw: Any) -> int:
-        return self.sheet.append_row([serial(at), *answers(**kw)])
+        """A citizen submits: values placed under their header titles, wherever they are."""
+        by_title = dict(zip(HEADER, [serial(at), *answers(**kw)], strict=True))
+        header = self.sheet.header()
+        return self.sheet.append_row([by_title.get(str(t)) for t in header])
 
     def tick(self, **kw: Any) -> TickReport:
         return run_once(self.deps, self.now, **kw)
