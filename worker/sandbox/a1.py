@@ -121,6 +121,8 @@ def parse(text: str, known_titles: list[str] | None = None) -> A1Range:
             if c0 is not None and r0 is None and c1 is not None and r1 is None:  # A:C
                 lo, hi = sorted((c0, c1))
                 return A1Range(sheet, None, lo, None, hi + 1)
+            if c0 is not None and r0 is not None and c1 is None and r1 is not None:  # A1:1
+                return A1Range(sheet, min(r0, r1), c0, max(r0, r1) + 1, None)
             if c0 is None or c1 is None:
                 raise A1Error(text)
             row0 = r0 if r0 is not None else None

@@ -40,10 +40,48 @@ def formula_value(text: str) -> Any:
     num = parse_number(body)
     if num is not None:
         return num
+    if re.fullmatch(r"[0-9.,+\-*/()\s]+", body) and re.search(r"\d", body):
+        arith = _arithmetic(body.replace(",", "."))
+        if arith is not None:
+            return arith
     mo = re.fullmatch(r'(?is)HYPERLINK\(\s*"((?:[^"]|"")*)"\s*(?:[;,]\s*"((?:[^"]|"")*)"\s*)?\)', body)
     if mo:
         return (mo.group(2) if mo.group(2) is not None else mo.group(1)).replace('""', '"')
     return "#NAME?"
+
+
+def _arithmetic(text: str) -> float | int | None:
+    """Evaluate ``1+1`` or ``(2*3)/4`` (numbers and + - * / only); None when it is anything else."""
+    import ast
+
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return None
+
+    def ev(node: ast.AST) -> float:
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+            a, b = ev(node.left), ev(node.right)
+            if isinstance(node.op, ast.Add):
+                return a + b
+            if isinstance(node.op, ast.Sub):
+                return a - b
+            if isinstance(node.op, ast.Mult):
+                return a * b
+            return a / b
+        raise ValueError(node)
+
+    try:
+        return ev(tree)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def parse_number(text: str) -> float | int | None:

@@ -374,7 +374,8 @@ def values_append(ctx: Ctx) -> Reply:
     cols_major = body.get("majorDimension") == "COLUMNS"
     n_rows = max((len(v) for v in values), default=0) if cols_major else len(values)
     # the "table": rows holding data within the range's columns, from the range's first row
-    data_rows = [r for r in range(r0, min(sh.last_row(), r1 if rng.row1 is not None else sh.row_count))
+    # (rows below the range count too: Google's example appends A1:E1 data after A1:E6)
+    data_rows = [r for r in range(r0, sh.last_row())
                  if any(sh.get(r, c) is not None for c in range(c0, c1))]
     out: dict[str, Any] = {"spreadsheetId": sp.spreadsheet_id}
     if data_rows:
