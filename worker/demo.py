@@ -54,7 +54,7 @@ def run_demo(config_path: str = "config.yaml", out_dir: str = "demo-out") -> int
         journal = Journal(s.journal.path)
         deps = bootstrap.deps(s, journal, stop=threading.Event())
         ticks = 0
-        for ticks in range(1, MAX_TICKS + 1):  # noqa: B007
+        for ticks in range(1, MAX_TICKS + 1):
             report = tick(deps, s, accept_backlog=True)
             if not report.ok:
                 print(f"tick {ticks} failed: {report.error}")
@@ -86,7 +86,7 @@ def _state(url: str) -> dict[str, Any]:
     import json
     import urllib.request
 
-    with urllib.request.urlopen(url + "/_sandbox/state", timeout=10) as resp:  # noqa: S310
+    with urllib.request.urlopen(url + "/_sandbox/state", timeout=10) as resp:
         return dict(json.loads(resp.read()))
 
 
@@ -143,7 +143,9 @@ def _write_mail(state: dict[str, Any], out: Path) -> int:
                 (out / f"{stem}.html").write_text(html.get_content(), encoding="utf-8")
             for part in msg.iter_attachments():  # type: ignore[attr-defined]
                 if part.get_content_type() == "text/calendar":
-                    (out / f"{stem}.ics").write_bytes(part.get_payload(decode=True))
+                    data = part.get_payload(decode=True)
+                    if isinstance(data, bytes):
+                        (out / f"{stem}.ics").write_bytes(data)
             n += 1
     return n
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 
@@ -27,10 +28,9 @@ class Notifier:
         if addr.startswith("@"):
             addr = "\0" + addr[1:]
         payload = "\n".join(f"{k.upper()}={v}" for k, v in fields.items()).encode()
-        try:
+        # systemd gone or restarting: never let notification break the worker.
+        with contextlib.suppress(OSError):
             self._sock.sendto(payload, addr)
-        except OSError:
-            pass  # systemd gone or restarting: never let notification break the worker
 
     def ready(self, status: str) -> None:
         self.send(ready=1, status=status)

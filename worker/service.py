@@ -6,6 +6,7 @@ is an argument). Crash points mark every effect boundary (see worker.crashpoints
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
@@ -163,10 +164,8 @@ class _Tick:
         so staff never see a request vanish; failures here are left for the next tick."""
         if self.dry_run or not hasattr(self, "read"):
             return
-        try:
-            self._write_back(IdentityStub())
-        except (AdapterError, AuthPaused, JournalError):
-            pass
+        with contextlib.suppress(AdapterError, AuthPaused, JournalError):
+            self._write_back(plan.IdentityView())
 
     # ------------------------------------------------------------- reading
 
@@ -196,7 +195,7 @@ class _Tick:
             with_tail = tail_start <= info.row_count
             if with_tail:
                 ranges.append(f"A{tail_start}:{last}")
-            results = self._call(lambda r=ranges: self.d.sheet.read(r))
+            results = self._read_ranges(ranges)
             header = list(results[0][0]) if results[0] else []
             hmap = intake.build_header_map(header, self._titles())
             new_cols = self._column_index(hmap)
@@ -231,6 +230,9 @@ class _Tick:
                         target.pop(r, None)
             return _Read(header, ts, proto, appt, tail, tail_start, hmap)
         raise AdapterError("the sheet's columns kept changing during the tick", True)
+
+    def _read_ranges(self, ranges: list[str]) -> list[list[list[CellValue]]]:
+        return self._call(lambda: self.d.sheet.read(ranges))
 
     def _titles(self) -> intake.ColumnTitles:
         c = self.s.form.columns
@@ -571,8 +573,9 @@ class _Tick:
             results[rec.protocol] = self._poll_meet(rec)
         with self.j.tx():
             for protocol, (state, link, problem) in results.items():
-                rec = self._rec(protocol)
-                assert rec is not None
+                found = self._rec(protocol)
+                assert found is not None
+                rec = found
                 changes: dict[str, object] = {"updated_at": self.now.isoformat()}
                 if state:
                     changes["event_state"] = state
@@ -677,7 +680,7 @@ class _Tick:
             if rec.ack_state == "intent":
                 outbox.append((rec, "ack"))
             ready = rec.event_state == "created"
-            if ready and rec.conf_state in ("", "intent") or (
+            if (ready and rec.conf_state in ("", "intent")) or (
                 ready and rec.conf_state == "sent" and rec.conf_revision != rec.revision
             ):
                 outbox.append((rec, "confirmation"))
@@ -819,7 +822,7 @@ class _Tick:
             note=intake.safe_cell(rec.reason),
         )
 
-    def _write_back(self, view: plan.IdentityView | IdentityStub) -> None:
+    def _write_back(self, view: plan.IdentityView) -> None:
         targets: dict[str, RequestRecord] = dict(self.touched)
         for _row, protocol in view.repairs:
             rec = self._rec(protocol)
@@ -881,7 +884,7 @@ class _Tick:
     def _advance_cursor(self, read: _Read, view: plan.IdentityView, above: list[int]) -> None:
         """Rows up to the cursor are done; a row that did not get its protocol written keeps
         the cursor below it, and unprocessed rows above the tail pull it back."""
-        placed = getattr(self, "placed", set())
+        placed: set[str] = getattr(self, "placed", set())
         cursor = self.j.cursor
         last_done = cursor
         in_place = set(view.row_of.values())
@@ -924,7 +927,7 @@ class _Tick:
             ["balcao", "Situação do serviço (atualizado automaticamente)"],
             ["Último ciclo concluído", fmt_datetime(self.now, self.s.office.timezone)],
             ["Estado", "em execução"],
-            *[[s.value, stats.get(s.value, 0)] for s in Status],
+            *([s.value, stats.get(s.value, 0)] for s in Status),  # type: ignore[list-item]
             ["Fora do prazo sem agendamento", int(overdue)],
         ]
         try:
@@ -971,12 +974,6 @@ class _Tick:
                 raise AuthPaused(exc) from None
             raise
 
-
-
-class IdentityStub:
-    """An identity view with nothing to repair (used when flushing after a pause)."""
-
-    repairs: list[tuple[int, str]] = []
 
 
 def _without_protocol(row: ParsedRow) -> ParsedRow:
