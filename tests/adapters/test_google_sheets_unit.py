@@ -152,10 +152,14 @@ def test_add_columns_widens_formats_and_titles_in_one_batch_update() -> None:
         "type": "DATE_TIME",
         "pattern": "dd/mm/yyyy hh:mm",
     }
-    assert reqs[2]["updateCells"]["start"] == {"sheetId": 777, "rowIndex": 0, "columnIndex": 8}
-    titles = [
-        v["userEnteredValue"]["stringValue"] for v in reqs[2]["updateCells"]["rows"][0]["values"]
-    ]
+    assert reqs[2]["repeatCell"]["range"] == {
+        "sheetId": 777,
+        "startRowIndex": 0,
+        "endRowIndex": 1,
+        "startColumnIndex": 8,
+        "endColumnIndex": 9,
+    }
+    titles = [r["repeatCell"]["cell"]["userEnteredValue"]["stringValue"] for r in reqs[2:]]
     assert titles == ["Protocolo", "Situação", "Prazo de resposta"]
 
 

@@ -199,19 +199,22 @@ class GoogleSheet:
                     }
                 }
             )
-        if titles:
-            # stringValue is stored as typed (RAW): a title can never become a formula.
+        for offset, title in enumerate(titles):
+            # One repeatCell per header cell (a one-cell range); stringValue is stored as typed
+            # (RAW), so a title can never become a formula. updateCells would do the same, but
+            # the sandbox ignores it, and this stays one HTTP request either way.
+            column = first_column - 1 + offset
             requests_.append(
                 {
-                    "updateCells": {
-                        "start": {
+                    "repeatCell": {
+                        "range": {
                             "sheetId": info.sheet_id,
-                            "rowIndex": 0,
-                            "columnIndex": first_column - 1,
+                            "startRowIndex": 0,
+                            "endRowIndex": 1,
+                            "startColumnIndex": column,
+                            "endColumnIndex": column + 1,
                         },
-                        "rows": [
-                            {"values": [{"userEnteredValue": {"stringValue": t}} for t in titles]}
-                        ],
+                        "cell": {"userEnteredValue": {"stringValue": title}},
                         "fields": "userEnteredValue",
                     }
                 }
