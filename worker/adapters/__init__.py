@@ -1,0 +1,1 @@
+"""Adapters: one per port, the only modules that import Google, SMTP and HTTP client libraries."""

@@ -1,0 +1,161 @@
+"""DESIGN §2's import table, enforced by walking the AST of worker/."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+WORKER = Path(__file__).resolve().parents[1] / "worker"
+STDLIB = set(sys.stdlib_module_names) | {"__future__"}
+
+# module → the project modules and third-party packages it may import (stdlib is always allowed).
+DOMAIN: dict[str, set[str]] = {
+    "worker.model": set(),
+    "worker.textfmt": {"worker.model"},
+    "worker.officetime": {"worker.model", "holidays"},
+    "worker.intake": {"worker.model", "worker.textfmt", "email_validator", "phonenumbers"},
+    "worker.slots": {"worker.model", "worker.officetime"},
+    "worker.messages": {"worker.model", "worker.textfmt", "jinja2", "icalendar"},
+    "worker.plan": {"worker.model", "worker.officetime", "worker.slots", "worker.intake"},
+    "worker.ports": {"worker.model"},
+    "worker.journal": {"worker.model"},
+    "worker.config": {"worker.model", "yaml"},
+    "worker.service": {
+        "worker.ports", "worker.intake", "worker.plan", "worker.messages", "worker.journal",
+        "worker.model", "worker.slots", "worker.officetime", "worker.config",
+        "worker.crashpoints", "worker.textfmt", "worker",
+    },
+}
+VENDOR = {"gspread", "googleapiclient", "google", "google_auth_oauthlib", "google_auth_httplib2",
+          "smtplib", "httplib2", "requests"}
+# Vendor libraries may appear only at the edges: adapters, and operator tooling that talks to
+# Google directly by design (check, auth).
+VENDOR_ALLOWED_PREFIXES = ("worker.adapters.", "worker.check", "worker.auth")
+CLOCK_CALLS = {("datetime", "now"), ("date", "today"), ("time", "time"), ("datetime", "utcnow")}
+CLOCK_ALLOWED = ("worker.adapters.", "worker.sandbox.", "worker.runner", "worker.check",
+                 "worker.auth", "worker.metrics", "worker.report")
+
+
+def modules() -> dict[str, ast.Module]:
+    out = {}
+    for path in sorted(WORKER.rglob("*.py")):
+        rel = path.relative_to(WORKER.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        out[name] = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    return out
+
+
+def imports(tree: ast.Module, module: str) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.rsplit(".", node.level)[0]
+                found.add(f"{base}.{node.module}" if node.module else base)
+            elif node.module:
+                if node.module == "worker":
+                    found.update(f"worker.{a.name}" for a in node.names)
+                else:
+                    found.add(node.module)
+    return found
+
+
+def top(name: str) -> str:
+    return name.split(".")[0]
+
+
+ALL = modules()
+
+
+@pytest.mark.parametrize("module", sorted(DOMAIN))
+def test_domain_module_imports_only_what_the_design_allows(module: str) -> None:
+    allowed = DOMAIN[module]
+    bad = []
+    for name in imports(ALL[module], module):
+        if top(name) in STDLIB and not name.startswith("worker"):
+            continue
+        if name in allowed or top(name) in allowed:
+            continue
+        bad.append(name)
+    assert not bad, f"{module} imports {bad}; allowed: {sorted(allowed)}"
+
+
+def test_only_adapters_import_google_or_smtp_libraries() -> None:
+    offenders = []
+    for module, tree in ALL.items():
+        if module.startswith(VENDOR_ALLOWED_PREFIXES) or module.startswith("worker.sandbox"):
+            continue
+        for name in imports(tree, module):
+            if top(name) in VENDOR:
+                offenders.append((module, name))
+    assert not offenders
+
+
+def test_sandbox_imports_nothing_from_the_worker_but_itself() -> None:
+    offenders = [
+        (module, name)
+        for module, tree in ALL.items()
+        if module.startswith("worker.sandbox")
+        for name in imports(tree, module)
+        if name.startswith("worker") and not name.startswith("worker.sandbox")
+    ]
+    assert not offenders
+
+
+def test_domain_never_reads_the_clock() -> None:
+    offenders = []
+    for module, tree in ALL.items():
+        if module.startswith(CLOCK_ALLOWED):
+            continue
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and isinstance(node.func.value, ast.Name)
+                and (node.func.value.id, node.func.attr) in CLOCK_CALLS
+            ):
+                offenders.append((module, node.lineno))
+    assert not offenders
+
+
+def test_every_module_starts_with_a_one_line_docstring() -> None:
+    missing = [m for m, tree in ALL.items() if not ast.get_docstring(tree)]
+    assert not missing
+
+
+def test_every_effect_boundary_has_a_named_crash_point() -> None:
+    from worker import crashpoints
+
+    used: set[str] = set()
+    for tree in ALL.values():
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "crash"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                used.add(str(node.args[0].value))
+    assert used == set(crashpoints.POINTS)
+    # Each external effect the service performs is followed by a crash point in the same
+    # function: inserts, sends and the sheet write.
+    service = ALL["worker.service"]
+    effects = {"create_event": "after_event_insert", "send": "after_send", "write": "after_sheet_write"}
+    for fn in ast.walk(service):
+        if not isinstance(fn, ast.FunctionDef):
+            continue
+        calls = {n.func.attr for n in ast.walk(fn) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+        points = {
+            str(n.args[0].value) for n in ast.walk(fn)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+            and n.func.attr == "crash" and n.args and isinstance(n.args[0], ast.Constant)
+        }
+        for effect, point in effects.items():
+            if effect in calls and fn.name not in ("_create_event", "_poll_meet"):
+                assert point in points, f"{fn.name} calls {effect} without crash point {point}"
