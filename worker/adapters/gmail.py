@@ -6,11 +6,10 @@ import base64
 from typing import Any
 
 import google.auth.credentials
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from worker.adapters.errors import classify
-from worker.adapters.google_auth import authorized_http
+from worker.adapters.google_auth import build_service, execute
 from worker.adapters.mime import build_message
 from worker.adapters.system import SystemClock
 from worker.model import AdapterError, EmailSpec
@@ -40,15 +39,14 @@ class GmailMailer:
     ) -> None:
         """``sender`` is the configured From (``"Cartório X <balcao@example.org>"``); ``http``
         is for unit tests only (e.g. ``HttpMockSequence``; ``creds`` then unused)."""
-        options = {"api_endpoint": api_endpoint.rstrip("/") + "/"} if api_endpoint else None
-        transport = http or authorized_http(creds, api_endpoint=api_endpoint, timeout=timeout)
-        self._service: Any = build(
+        self._service: Any = build_service(
             "gmail",
             "v1",
-            http=transport,
-            client_options=options,
-            static_discovery=True,
-            cache_discovery=False,
+            creds,
+            api_endpoint=api_endpoint,
+            service_path="/",
+            timeout=timeout,
+            http=http,
         )
         self.user_id = user_id
         self.sender = sender
@@ -68,7 +66,7 @@ class GmailMailer:
         except ValueError as exc:
             raise AdapterError(f"gmail: {exc}", False, reason="invalidMessage") from exc
         raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
-        answer = self._execute(
+        answer = execute(
             "gmail messages.send",
             True,
             self._service.users().messages().send(userId=self.user_id, body={"raw": raw}),
@@ -82,7 +80,7 @@ class GmailMailer:
                 False,
                 reason="searchDisabled",
             )
-        answer = self._execute(
+        answer = execute(
             "gmail messages.list",
             False,
             self._service.users()
@@ -124,19 +122,11 @@ class GmailMailer:
 
         Note: Google accepts gmail.readonly/metadata/compose/modify for it, not gmail.send
         alone; with only gmail.send this raises an auth AdapterError (403 insufficient scope)."""
-        return self._execute(
+        return execute(
             "gmail users.getProfile",
             False,
             self._service.users().getProfile(userId=self.user_id),
         )
-
-    @staticmethod
-    def _execute(operation: str, write: bool, request: Any) -> dict[str, Any]:
-        try:
-            answer: dict[str, Any] = request.execute(num_retries=0)
-        except Exception as exc:  # every vendor error is translated here, at the edge
-            raise classify(exc, operation=operation, write=write) from exc
-        return answer
 
 
 __all__ = ["GmailMailer"]

@@ -12,7 +12,9 @@ import google.oauth2.credentials
 import google_auth_httplib2
 import httplib2
 from google.oauth2 import service_account
+from googleapiclient.discovery import build
 
+from worker.adapters.errors import classify
 from worker.model import ConfigError
 
 _AUTH = "https://www.googleapis.com/auth/"
@@ -188,3 +190,39 @@ def authorized_http(
     else:
         http = NoRetryHttp(timeout=timeout)
     return google_auth_httplib2.AuthorizedHttp(creds, http=http)
+
+
+def build_service(
+    api: str,
+    version: str,
+    creds: google.auth.credentials.Credentials,
+    *,
+    api_endpoint: str | None,
+    service_path: str,
+    timeout: float,
+    http: Any = None,
+) -> Any:
+    """A googleapiclient service from the shipped discovery document (no network at build).
+
+    With ``api_endpoint`` the base becomes ``api_endpoint + service_path`` (Calendar needs
+    ``/calendar/v3/``, Gmail ``/``). ``http`` is for unit tests only (``HttpMockSequence``)."""
+    options = {"api_endpoint": api_endpoint.rstrip("/") + service_path} if api_endpoint else None
+    transport = http or authorized_http(creds, api_endpoint=api_endpoint, timeout=timeout)
+    return build(
+        api,
+        version,
+        http=transport,
+        client_options=options,
+        static_discovery=True,
+        cache_discovery=False,
+    )
+
+
+def execute(operation: str, write: bool, request: Any) -> dict[str, Any]:
+    """Run a googleapiclient request once (``num_retries=0``: the library's retries resend
+    POSTs) and translate any failure into AdapterError; ``write`` as in errors.classify."""
+    try:
+        answer: dict[str, Any] = request.execute(num_retries=0)
+    except Exception as exc:  # every vendor error is translated here, at the edge
+        raise classify(exc, operation=operation, write=write) from exc
+    return answer

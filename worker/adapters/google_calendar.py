@@ -9,11 +9,10 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import google.auth.credentials
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from worker.adapters.errors import classify, mask_email
-from worker.adapters.google_auth import authorized_http
+from worker.adapters.google_auth import build_service, execute
 from worker.adapters.memory import merge_spans, require_aware
 from worker.model import AdapterError, EventResult, EventSpec
 
@@ -48,17 +47,14 @@ class GoogleCalendar:
     ) -> None:
         """``http``: for unit tests only, a ready transport such as
         ``googleapiclient.http.HttpMockSequence`` (then ``creds`` is not applied)."""
-        options = (
-            {"api_endpoint": api_endpoint.rstrip("/") + "/calendar/v3/"} if api_endpoint else None
-        )
-        transport = http or authorized_http(creds, api_endpoint=api_endpoint, timeout=timeout)
-        self._service: Any = build(
+        self._service: Any = build_service(
             "calendar",
             "v3",
-            http=transport,
-            client_options=options,
-            static_discovery=True,
-            cache_discovery=False,
+            creds,
+            api_endpoint=api_endpoint,
+            service_path="/calendar/v3/",
+            timeout=timeout,
+            http=http,
         )
         self.meet_poll_gets = meet_poll_gets
         self.meet_poll_delay = meet_poll_delay
@@ -82,7 +78,7 @@ class GoogleCalendar:
                     "timeMax": hi.isoformat(),
                     "items": [{"id": c} for c in group],
                 }
-                answer = self._execute(
+                answer = execute(
                     "calendar freebusy.query",
                     False,  # a query: safe to repeat
                     self._service.freebusy().query(body=body),
@@ -171,7 +167,7 @@ class GoogleCalendar:
         out: list[EventResult] = []
         page: str | None = None
         while True:
-            answer = self._execute(
+            answer = execute(
                 "calendar events.list",
                 False,
                 self._service.events().list(
@@ -200,14 +196,6 @@ class GoogleCalendar:
         except Exception as exc:
             raise classify(exc, operation="calendar events.get") from exc
         return event
-
-    @staticmethod
-    def _execute(operation: str, write: bool, request: Any) -> dict[str, Any]:
-        try:
-            answer: dict[str, Any] = request.execute(num_retries=0)
-        except Exception as exc:  # every vendor error is translated here, at the edge
-            raise classify(exc, operation=operation, write=write) from exc
-        return answer
 
 
 def event_body(spec: EventSpec) -> dict[str, Any]:
