@@ -132,6 +132,12 @@ def test_409_reads_the_event_back_and_a_cancelled_one_stays_cancelled() -> None:
     assert [m for _, m, _, _ in http.request_sequence] == ["POST", "GET"]
 
 
+def test_409_on_an_id_that_no_longer_reads_back_counts_as_deleted() -> None:
+    cal, _, _ = calendar(err(409, "exists", "duplicate"), err(404, "Not Found", "notFound"))
+    result = cal.create_event(spec())
+    assert (result.status, result.meet_link) == ("cancelled", None)
+
+
 def test_409_on_an_id_of_another_protocol_is_refused() -> None:
     cal, _, _ = calendar(err(409, "exists", "duplicate"), ok(event(protocol="BV-2028-000999")))
     with pytest.raises(AdapterError, match="another protocol"):

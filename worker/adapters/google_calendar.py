@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import google.auth.credentials
@@ -15,8 +15,6 @@ from worker.adapters.errors import classify, mask_email
 from worker.adapters.google_auth import build_service, execute
 from worker.adapters.memory import merge_spans, require_aware
 from worker.model import AdapterError, EventResult, EventSpec
-
-T = TypeVar("T")
 
 PROTOCOL_KEY = "balcaoProtocol"
 # Google documents calendarExpansionMax ≤ 50 (calendar.v3 FreeBusyRequest).
@@ -115,12 +113,9 @@ class GoogleCalendar:
             # The id exists: created by an earlier attempt (or deleted by staff: cancelled).
             event = self._get(spec.calendar_id, spec.event_id)
             if event is None:
-                raise AdapterError(
-                    "calendar events.insert: 409 but the event cannot be read back",
-                    True,
-                    status=409,
-                    reason="duplicate",
-                ) from exc
+                # The id is taken but reads 404: a deleted event Google no longer returns
+                # ("deleted events will eventually disappear"). Still deleted, never recreated.
+                return EventResult(spec.event_id, "cancelled", None, None)
             found = event.get("extendedProperties", {}).get("private", {}).get(PROTOCOL_KEY)
             if found is not None and found != spec.protocol:
                 raise AdapterError(
