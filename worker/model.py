@@ -177,6 +177,8 @@ class EventResult:
     meet_status: str | None  # "pending" | "success" | "failure" | None (no conference asked)
     meet_link: str | None
     html_link: str | None = None
+    start: datetime | None = None
+    end: datetime | None = None
 
 
 @dataclass(frozen=True)
