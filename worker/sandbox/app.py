@@ -147,6 +147,7 @@ class SandboxApp:
             time.sleep(fault["delay_s"])
         status_code = 0
         body_bytes = b""
+        dropped = False
         try:
             if fault and faults.is_error(fault) and not fault["after_effect"]:
                 response = None if fault["drop"] else self._error_response(faults.error_for(fault, api))
@@ -155,7 +156,7 @@ class SandboxApp:
                 if fault and faults.is_error(fault):
                     response = None if fault["drop"] else self._error_response(faults.error_for(fault, api))
             if response is None:
-                self._drop(environ)
+                dropped = True
                 response = Response(b"", status=500)
             else:
                 status_code = response.status_code
@@ -172,6 +173,8 @@ class SandboxApp:
             }
             with state.lock:
                 state.requests.append(entry)
+            if dropped:  # after logging, so a client's immediate retry is logged after this one
+                self._drop(environ)
 
     @staticmethod
     def _drop(environ: dict[str, Any]) -> None:
