@@ -89,7 +89,7 @@ def test_meet_link_is_created_with_conference_data_version_1(cal):
     ev = insert(cal, event(conferenceData=MEET), conferenceDataVersion=1)
     conf = ev["conferenceData"]
     assert conf["createRequest"]["status"] == {"statusCode": "success"}
-    video = [e for e in conf["entryPoints"] if e["entryPointType"] == "video"][0]
+    video = next(e for e in conf["entryPoints"] if e["entryPointType"] == "video")
     assert video["uri"] == ev["hangoutLink"]
     assert ev["hangoutLink"].startswith("https://meet.google.com/")
     assert video["label"] == ev["hangoutLink"].removeprefix("https://")

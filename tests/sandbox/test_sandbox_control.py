@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import os
 import signal
@@ -60,7 +61,7 @@ def test_bundled_sample_is_realistic_and_recent(sandbox):
     assert {get(r, "Período de preferência") for r in rows} == {"Manhã (08h às 12h)", "Tarde (12h às 17h)", "Sem preferência"}
     assert any(not get(r, "Telefone com DDD (WhatsApp)").startswith("(") and "WhatsApp" in get(r, "Como prefere ser atendido?")
                for r in rows)
-    dups = [(a, b) for a, b in zip(rows, rows[1:], strict=False) if a[1:] == b[1:] and (b[0] - a[0]) * 86400 < 120]
+    dups = [(a, b) for a, b in itertools.pairwise(rows) if a[1:] == b[1:] and (b[0] - a[0]) * 86400 < 120]
     assert dups
     times = [serial.from_serial(s) for s in stamps]
     assert any(t.weekday() >= 5 for t in times)
@@ -69,10 +70,9 @@ def test_bundled_sample_is_realistic_and_recent(sandbox):
 
 def test_sample_timestamps_follow_now(tmp_path):
     now = datetime(2028, 3, 6, 10, 0, tzinfo=BAHIA)
-    with server.start(now=now) as sb:
-        with sb.state.lock:
-            _, sh = sb.state.default_sheet()
-            stamps = [row[0] for row in sh.cells[1 : sh.last_row()]]
+    with server.start(now=now) as sb, sb.state.lock:
+        _, sh = sb.state.default_sheet()
+        stamps = [row[0] for row in sh.cells[1 : sh.last_row()]]
     assert max(stamps) == pytest.approx(serial.to_serial(datetime(2028, 3, 6, 9, 20)))
     assert min(stamps) >= serial.to_serial(datetime(2028, 2, 28))
 
@@ -163,9 +163,9 @@ def write_csv(path: Path, rows):
 def test_responses_csv_converts_timestamps_keeps_bad_ones_as_text_and_keeps_empty_rows(tmp_path):
     path = tmp_path / "r.csv"
     write_csv(path, [HEADER[:3], ["25/03/2025 14:30:12", "ana@example.com", "Ana"], [], ["ontem à tarde", "b@example.com", "B"]])
-    with server.start(responses_csv=path, spreadsheet_id="outra", worksheet="Form Responses 1") as sb:
-        with urllib.request.urlopen(sb.url + "/_sandbox/state") as resp:
-            values = json.load(resp)["spreadsheets"]["outra"]["sheets"]["Form Responses 1"]["values"]
+    with server.start(responses_csv=path, spreadsheet_id="outra", worksheet="Form Responses 1") as sb, \
+            urllib.request.urlopen(sb.url + "/_sandbox/state") as resp:
+        values = json.load(resp)["spreadsheets"]["outra"]["sheets"]["Form Responses 1"]["values"]
     assert values[1][0] == pytest.approx(45741.60430555556)
     assert values[2] == []
     assert values[3][0] == "ontem à tarde"
@@ -174,10 +174,9 @@ def test_responses_csv_converts_timestamps_keeps_bad_ones_as_text_and_keeps_empt
 def test_grid_is_at_least_26_by_1000_and_grows_with_the_csv(tmp_path):
     path = tmp_path / "wide.csv"
     write_csv(path, [[f"c{i}" for i in range(30)], ["01/01/2026 10:00:00"]])
-    with server.start(responses_csv=path) as sb:
-        with sb.state.lock:
-            _, sh = sb.state.default_sheet()
-            assert (sh.row_count, sh.col_count) == (1000, 30)
+    with server.start(responses_csv=path) as sb, sb.state.lock:
+        _, sh = sb.state.default_sheet()
+        assert (sh.row_count, sh.col_count) == (1000, 30)
 
 
 def test_cli_prints_the_url_first_and_exits_cleanly_on_sigterm(tmp_path):

@@ -132,12 +132,12 @@ def test_request_log_records_google_calls_only_with_decoded_path_query_status_an
     sandbox.state()
     log = sandbox.requests_log()
     assert all(not r["path"].startswith("/_sandbox") for r in log)
-    get = [r for r in log if r["method"] == "sheets.spreadsheets.values.get"][0]
+    get = next(r for r in log if r["method"] == "sheets.spreadsheets.values.get")
     assert get == {"api": "sheets", "method": "sheets.spreadsheets.values.get",
                    "path": f"/v4/spreadsheets/{SID}/values/'{WS}'!A1",
                    "query": {"valueRenderOption": "UNFORMATTED_VALUE"}, "status": 200, "bytes": get["bytes"]}
     assert get["bytes"] > 0
-    ins = [r for r in log if r["method"] == "calendar.events.insert"][0]
+    ins = next(r for r in log if r["method"] == "calendar.events.insert")
     assert ins["path"] == f"/calendar/v3/calendars/{CAL}/events"
     assert ins["query"]["conferenceDataVersion"] == "1"
 

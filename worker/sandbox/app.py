@@ -7,6 +7,7 @@ validation against discovery → handler → ``fields`` partial response → req
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import socket
@@ -180,10 +181,8 @@ class SandboxApp:
     def _drop(environ: dict[str, Any]) -> None:
         sock = environ.get("werkzeug.socket")
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def _error_response(self, err: ApiError | OAuthError) -> Response:
         headers = {"Content-Type": "application/json; charset=UTF-8"}
@@ -290,7 +289,7 @@ class SandboxApp:
         if method.api == "sheets":
             kind = "read" if method.id in sheets.READ_METHODS else "write"
             metric = "Read requests" if kind == "read" else "Write requests"
-            for scope_, key in (("user", ctx.identity), ("project", "*")):
+            for scope_, who in (("user", ctx.identity), ("project", "*")):
                 limit = int(limits[f"sheets_{kind}_per_{scope_}"])
                 limit_name = f"{metric} per minute per {scope_}" if scope_ == "user" else f"{metric} per minute"
                 msg = (f"Quota exceeded for quota metric '{metric}' and limit '{limit_name}' of service "
@@ -304,7 +303,7 @@ class SandboxApp:
                                  "quota_limit_value": str(limit), "service": "sheets.googleapis.com",
                                  "consumer": "projects/000000000000"},
                 }])
-                checks.append((("sheets", kind, key), 1, limit, err))
+                checks.append((("sheets", kind, who), 1, limit, err))
         elif method.api == "calendar":
             err = ApiError(403, "Rate Limit Exceeded", "userRateLimitExceeded", domain="usageLimits")
             checks.append((("calendar", ctx.identity), 1, int(limits["calendar_per_user"]), err))
@@ -312,14 +311,14 @@ class SandboxApp:
             units = gmail.QUOTA_UNITS.get(method.id, 5)
             err = ApiError(429, "User-rate limit exceeded.  Retry after later", "rateLimitExceeded", domain="usageLimits")
             checks.append((("gmail", ctx.identity), units, int(limits["gmail_units_per_user"]), err))
-        for key, units, limit, err in checks:
-            window = state.quota_windows.setdefault(key, deque())
+        for bucket, units, limit, err in checks:
+            window = state.quota_windows.setdefault(bucket, deque())
             while window and window[0][0] <= now - 60:
                 window.popleft()
             if sum(u for _, u in window) + units > limit:
                 raise err
-        for key, units, _, _ in checks:
-            state.quota_windows[key].append((now, units))
+        for bucket, units, _, _ in checks:
+            state.quota_windows[bucket].append((now, units))
 
     # -- control surface ---------------------------------------------------------------------
     def _control(self, request: Request, path: str) -> Response:

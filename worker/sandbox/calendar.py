@@ -12,7 +12,7 @@ import base64
 import copy
 import hashlib
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,7 +28,7 @@ FREEBUSY_MAX_ITEMS = 50
 
 
 def _rfc3339(dt: datetime) -> str:
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
 def _parse_instant(text: str, what: str) -> datetime:
@@ -181,7 +181,7 @@ def _build(ctx: Ctx, cal_id: str, event_id: str, body: dict[str, Any], prev: Sto
     stored.pop("id", None)
     stored.pop("sequence", None)
     out.update(stored)
-    ev = StoredEvent(body=out, start_utc=s_inst.astimezone(timezone.utc), end_utc=e_inst.astimezone(timezone.utc))
+    ev = StoredEvent(body=out, start_utc=s_inst.astimezone(UTC), end_utc=e_inst.astimezone(UTC))
     # conference data: honoured only with conferenceDataVersion=1, else kept as it was
     version = ctx.q_int("conferenceDataVersion", 0)
     conf_in = body.get("conferenceData")
@@ -316,7 +316,7 @@ def events_list(ctx: Ctx) -> Reply:
             continue
         items.append(ev)
     if ctx.q("orderBy") == "startTime":
-        items.sort(key=lambda e: e.start_utc or datetime.min.replace(tzinfo=timezone.utc))
+        items.sort(key=lambda e: e.start_utc or datetime.min.replace(tzinfo=UTC))
     elif ctx.q("orderBy") == "updated":
         items.sort(key=lambda e: e.body.get("updated", ""))
     offset = int(ctx.q("pageToken") or 0)
@@ -364,7 +364,7 @@ def freebusy_query(ctx: Ctx) -> Reply:
 
     def fmt(dt: datetime) -> str:
         if tz_name == "UTC":
-            return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return dt.astimezone(tz).isoformat()
 
     calendars: dict[str, Any] = {}

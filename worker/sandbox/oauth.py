@@ -68,8 +68,7 @@ def token(state: State, form: dict[str, str]) -> dict[str, Any]:
             raise OAuthError("invalid_grant", "Token has been expired or revoked.")
         granted = list(known["scopes"])
         if asked and not set(asked) <= set(granted):
-            raise OAuthError("invalid_scope", "Some requested scopes were invalid. {invalid=[%s]}"
-                             % ", ".join(sorted(set(asked) - set(granted))))
+            raise OAuthError("invalid_scope", "Some requested scopes were invalid. {{invalid=[{}]}}".format(", ".join(sorted(set(asked) - set(granted)))))
         scopes = asked or granted
         access = _issue(state, scopes, identity=known["email"], email=known["email"])
         return {"access_token": access, "expires_in": EXPIRES_IN, "scope": " ".join(scopes), "token_type": "Bearer"}

@@ -55,8 +55,9 @@ class SandboxServer:
         self.app = app
         self.state = app.state
         self._server = server
-        self.host, self.port = server.server_address[:2]
-        self.url = f"http://{self.host}:{self.port}"
+        self.host, self.port = str(server.server_address[0]), int(server.server_address[1])
+        shown = f"[{self.host}]" if ":" in self.host else self.host
+        self.url = f"http://{shown}:{self.port}"
         self._thread = threading.Thread(
             target=server.serve_forever, kwargs={"poll_interval": 0.02}, name="balcao-sandbox", daemon=True
         )
@@ -87,5 +88,5 @@ def start(
     state = build_state(responses_csv, spreadsheet_id, worksheet, now, **modes)
     app = SandboxApp(state)
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    server.daemon_threads = True
+    server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadingMixIn in threaded mode
     return SandboxServer(app, server)

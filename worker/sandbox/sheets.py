@@ -369,7 +369,7 @@ def values_append(ctx: Ctx) -> Reply:
     body = ctx.body or {}
     run_armed_sorts(ctx.state, sp.spreadsheet_id)
     sh, rng = resolve(sp, ctx.params["range"])
-    r0, c0, r1, c1 = read_box(sh, rng)
+    r0, c0, _r1, c1 = read_box(sh, rng)
     values = body.get("values") or []
     cols_major = body.get("majorDimension") == "COLUMNS"
     n_rows = max((len(v) for v in values), default=0) if cols_major else len(values)
@@ -514,8 +514,7 @@ def _apply_request(ctx: Ctx, sp: Spreadsheet, i: int, req: dict[str, Any]) -> di
         size = sh.row_count if rows else sh.col_count
         if end <= start:
             raise bad_request(f"Invalid {where}: endIndex must be greater than startIndex")
-        limit = size if kind == "insertDimension" else size
-        if start > limit or (kind == "deleteDimension" and end > size):
+        if start > size or (kind == "deleteDimension" and end > size):
             raise bad_request(f"Invalid {where}: range ({start}..{end}) is out of bounds (max {size})")
         n = end - start
         if kind == "insertDimension":
@@ -749,7 +748,7 @@ def sort_sheet(state: State, spec: dict[str, Any]) -> dict[str, Any]:
         armed.setdefault("spreadsheet_id", state.spreadsheet_id)
         state.armed_sorts.append(armed)
         return {"armed": True}
-    sp, sh = _target(state, spec)
+    _sp, sh = _target(state, spec)
     col = _column(sh, spec["column"])
     last = sh.last_row()
     body = [list(r) for r in sh.cells[1:last]]
@@ -762,7 +761,7 @@ def sort_sheet(state: State, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def insert_column(state: State, spec: dict[str, Any]) -> dict[str, Any]:
-    sp, sh = _target(state, spec)
+    _sp, sh = _target(state, spec)
     idx = int(spec["index"]) - 1
     if idx < 0 or idx > sh.col_count:
         raise ControlError(f"index {idx + 1} is outside the grid")
@@ -773,7 +772,7 @@ def insert_column(state: State, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_row(state: State, spec: dict[str, Any]) -> dict[str, Any]:
-    sp, sh = _target(state, spec)
+    _sp, sh = _target(state, spec)
     row = int(spec["row"]) - 1
     if row < 0 or row >= sh.row_count:
         raise ControlError(f"row {row + 1} is outside the grid")
