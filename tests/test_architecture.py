@@ -35,7 +35,7 @@ VENDOR = {"gspread", "googleapiclient", "google", "google_auth_oauthlib", "googl
 # Google directly by design (check, auth).
 VENDOR_ALLOWED_PREFIXES = ("worker.adapters.", "worker.check", "worker.auth")
 CLOCK_CALLS = {("datetime", "now"), ("date", "today"), ("time", "time"), ("datetime", "utcnow")}
-CLOCK_ALLOWED = ("worker.adapters.", "worker.sandbox.", "worker.runner", "worker.check",
+CLOCK_ALLOWED = ("worker.adapters.", "worker.sandbox.", "worker.runner", "worker.recovery", "worker.check",
                  "worker.auth", "worker.metrics", "worker.report")
 
 

@@ -199,12 +199,16 @@ class _Tick:
             header = list(results[0][0]) if results[0] else []
             hmap = intake.build_header_map(header, self._titles())
             new_cols = self._column_index(hmap)
-            if hmap.missing_owned:
+            if hmap.missing_owned and self.dry_run:
+                self.report.plan_lines.append(
+                    "would create columns: " + ", ".join(hmap.missing_owned)
+                )
+            elif hmap.missing_owned:
                 self._create_columns(hmap)
                 info = self.d.state.info = self._call(self.d.sheet.info)
                 self.d.state.columns = {}
                 continue
-            if cols and any(new_cols.get(k) != cols.get(k) for k in narrow):
+            if cols and any(new_cols.get(k) != cols.get(k) for k in narrow) and not self.dry_run:
                 # Staff moved a column since the last tick: the narrow ranges read the wrong
                 # cells. Read again with the new map (rare: costs one extra read).
                 self.d.state.columns = new_cols
@@ -255,12 +259,6 @@ class _Tick:
         return out
 
     def _create_columns(self, hmap: intake.HeaderMap) -> None:
-        if self.dry_run:
-            raise HeadersMissingError(
-                "dry run: balcao's columns are missing ("
-                + ", ".join(hmap.missing_owned)
-                + "); a real run creates them"
-            )
         first = hmap.last_column + 1
         titles = list(hmap.missing_owned)
         date_cols = [first + i for i, t in enumerate(titles) if t in intake.DATE_COLUMNS]

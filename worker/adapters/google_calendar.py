@@ -239,7 +239,16 @@ def event_result(event: Mapping[str, Any]) -> EventResult:
         meet_status=str(status_code) if status_code else None,
         meet_link=link if status_code == "success" else None,
         html_link=event.get("htmlLink"),
+        start=_event_time(event.get("start")),
+        end=_event_time(event.get("end")),
     )
+
+
+def _event_time(value: object) -> datetime | None:
+    """An event's start or end as an aware datetime (all-day events have no time: None)."""
+    if isinstance(value, Mapping) and isinstance(value.get("dateTime"), str):
+        return _parse_time(value["dateTime"])
+    return None
 
 
 def _raise_calendar_errors(entry: Mapping[str, Any], n: int, cal: str) -> None:

@@ -458,6 +458,8 @@ class MemoryCalendar(_Faults):
             meet_status=stored.meet_status,
             meet_link=stored.meet_link,
             html_link=f"https://calendar.example/event?eid={stored.spec.event_id}",
+            start=stored.spec.start,
+            end=stored.spec.end,
         )
 
 
