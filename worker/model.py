@@ -6,7 +6,6 @@ import enum
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 
-
 # --------------------------------------------------------------------------- errors
 
 
