@@ -44,9 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"balcao sandbox: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ValueError) else 1
-    print(sb.url, flush=True)
-    print(f"spreadsheet {args.spreadsheet_id!r}, worksheet {args.worksheet!r}; state at {sb.url}/_sandbox/state",
-          file=sys.stderr, flush=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -54,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(0)
         stop.set()
 
+    # handlers first, URL second: whoever reads the URL may signal us at once
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    print(sb.url, flush=True)
+    print(f"spreadsheet {args.spreadsheet_id!r}, worksheet {args.worksheet!r}; state at {sb.url}/_sandbox/state",
+          file=sys.stderr, flush=True)
     try:
         while not stop.wait(0.2):
             pass
