@@ -747,7 +747,9 @@ class _Tick:
             for rec, kind, spec, provider_id, problem in results:
                 state_field = "ack_state" if kind == "ack" else "conf_state"
                 if problem is None:
-                    self.j.update(rec, **{state_field: "sent"}, problem="")
+                    # Only the mail's own waiting reasons end here: "no slot" and the like stay.
+                    cleared = "" if rec.problem in ("mail_cap", "transient") else rec.problem
+                    self.j.update(rec, **{state_field: "sent"}, problem=cleared)
                     self.j.record_done(spec.message_id, provider_id or "", self.now)
                     self.j.audit(self.now, rec.protocol, f"{kind}_sent", spec.message_id)
                     self.report.emails_sent += 1
