@@ -62,8 +62,8 @@ class SandboxHandle:
         with opener.open(req, timeout=10) as resp:
             return json.loads(resp.read() or b"null")
 
-    def post(self, path: str, json_body: Any = None) -> Any:
-        return self._call("POST", path, json_body if json_body is not None else {})
+    def post(self, path: str, json: Any = None) -> Any:
+        return self._call("POST", path, json if json is not None else {})
 
     def get(self, path: str) -> Any:
         return self._call("GET", path)

@@ -290,3 +290,17 @@ def test_typed_error_body_matches_the_reference_shape(ws):
     err = error_body(exc.value)
     assert set(err) >= {"code", "message", "status", "errors"}
     assert err["errors"][0] == {"message": err["message"], "domain": "global", "reason": "badRequest"}
+
+
+def test_write_responses_match_the_discovery_schemas(sheets_api):
+    values = sheets_api.spreadsheets().values()
+    res = values.update(spreadsheetId=SID, range=f"{Q}!K2:L2", valueInputOption="USER_ENTERED",
+                        includeValuesInResponse=True, body={"values": [["1,5", "=2*3"]]}).execute()
+    check_response("sheets.spreadsheets.values.update", res)
+    assert res["updatedData"] == {"range": f"{Q}!K2:L2", "majorDimension": "ROWS", "values": [["1,5", "6"]]}
+    res = sheets_api.spreadsheets().batchUpdate(spreadsheetId=SID, body={"requests": [
+        {"addSheet": {"properties": {"title": "Registro"}}}]}).execute()
+    check_response("sheets.spreadsheets.batchUpdate", res)
+    assert res["replies"][0]["addSheet"]["properties"]["title"] == "Registro"
+    res = values.clear(spreadsheetId=SID, range=f"{Q}!K2:L2", body={}).execute()
+    check_response("sheets.spreadsheets.values.clear", res)
