@@ -333,6 +333,10 @@ class Checker:
         except Exception as exc:
             raise classify(exc, operation=operation, write=write) from exc
 
+    def execute(self, operation: str, write: bool, request: Any) -> Any:
+        """A googleapiclient request, never retried by the library."""
+        return self.call(operation, write, lambda: request.execute(num_retries=0))
+
     def service(self, api: str) -> Any:
         from googleapiclient.discovery import build
 
@@ -441,16 +445,14 @@ class Checker:
                     "timeMax": (self.now + timedelta(minutes=1)).isoformat(),
                     "items": [{"id": cid}]}
             try:
-                fb = self.call("calendar freebusy.query", False,
-                               lambda b=body: cal.freebusy().query(body=b).execute(num_retries=0))
+                fb = self.execute("calendar freebusy.query", False, cal.freebusy().query(body=body))
                 errors = fb.get("calendars", {}).get(cid, {}).get("errors") or []
                 if errors:
                     reason = errors[0].get("reason", "error")
                     self.emit(FAIL, f"calendar {cid}", f"not reachable ({reason}): {share}")
                     continue
-                self.call("calendar events.list", False, lambda c=cid: cal.events().list(
-                    calendarId=c, maxResults=1, timeMin=self.now.isoformat()  # type: ignore[union-attr]
-                ).execute(num_retries=0))
+                self.execute("calendar events.list", False, cal.events().list(
+                    calendarId=cid, maxResults=1, timeMin=self.now.isoformat()))
             except AdapterError as exc:
                 method = ("calendar.freebusy.query" if "freebusy" in exc.message
                           else "calendar.events.list")
@@ -486,9 +488,8 @@ class Checker:
                     "requestId": event_id, "conferenceSolutionKey": {"type": "hangoutsMeet"}}},
             }
             try:
-                ev = self.call("calendar events.insert", True, lambda b=body, c=cid: cal.events()
-                               .insert(calendarId=c, body=b, conferenceDataVersion=1,
-                                       sendUpdates="none").execute(num_retries=0))
+                ev = self.execute("calendar events.insert", True, cal.events().insert(
+                    calendarId=cid, body=body, conferenceDataVersion=1, sendUpdates="none"))
             except AdapterError as exc:
                 self.emit(FAIL, f"Meet creation ({cid})", self.explain(
                     exc, "calendar.events.insert",
