@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/balcao demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check worker tests bench
+	$(BIN)/ruff check worker tests $(wildcard bench)
 	$(BIN)/mypy
 
 test: lint

@@ -26,7 +26,6 @@ from worker.model import (
     Channel,
     EmailSpec,
     EventSpec,
-    HeadersMissingError,
     ParsedRow,
     Period,
     Status,
