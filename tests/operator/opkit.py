@@ -53,3 +53,40 @@ def sandbox_refresh_token(base: str, scopes: list[str]) -> str:
         "client_id": "c", "client_secret": "s"}, timeout=5)
     t.raise_for_status()
     return str(t.json()["refresh_token"])
+
+
+def seed_journal(journal: Any, now: Any) -> None:
+    """A small journal: two bookings (one in time, one late), one waiting in time, one waiting
+    past its deadline, one flagged past its deadline, a duplicate and an invalid row (neither
+    counts as late), and three e-mails (two within 24 h)."""
+    from datetime import timedelta
+
+    from worker.journal import RequestRecord
+
+    def rec(n: int, status: str, submitted: Any, deadline: Any, **kw: Any) -> RequestRecord:
+        return RequestRecord(
+            protocol=f"BV-2026-{n:06d}", seq=n, fingerprint=f"fp{n}",
+            submitted=submitted.isoformat(), ts_key=None, received_at=submitted.isoformat(),
+            deadline=deadline.isoformat(), status=status, updated_at=now.isoformat(), **kw,
+        )
+
+    h = timedelta(hours=1)
+    rows = [
+        rec(1, "Agendado", now - 50 * h, now - 26 * h, event_id="ev1", event_state="created"),
+        rec(2, "Recebido", now - 2 * h, now + 22 * h),
+        rec(3, "Pendente", now - 30 * h, now - 6 * h),
+        rec(4, "Requer atenção", now - 25 * h, now - 1 * h),
+        rec(5, "Duplicado", now - 49 * h, now - 25 * h, duplicate_of="BV-2026-000001"),
+        rec(6, "Requer atenção", now - 40 * h, now - 16 * h, valid=0),
+        rec(7, "Agendado", now - 60 * h, now - 36 * h, event_id="ev7", event_state="created"),
+    ]
+    with journal.tx():
+        for r in rows:
+            journal.insert(r)
+        # Booked 4 h after receipt (in time) and 30 h after receipt (6 h late).
+        journal.record_intent("ev1", "BV-2026-000001", "event", 0, now - 46 * h)
+        journal.record_done("ev1", "ev1", now - 46 * h)
+        journal.record_intent("ev7", "BV-2026-000007", "event", 0, now - 30 * h)
+        journal.record_done("ev7", "ev7", now - 30 * h)
+        for key, at in (("m1", now - 46 * h), ("m2", now - 3 * h), ("m3", now - 1 * h)):
+            journal.record_intent(f"<{key}@balcao>", "BV-2026-000002", "ack", 0, at)
