@@ -47,7 +47,7 @@ def test_journal_from_a_newer_balcao_is_refused(tmp_path: Path) -> None:
 def test_corrupted_journal_is_refused_with_the_recovery_command(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(JournalError, match="j.sqlite3"):
+    with pytest.raises(JournalError, match=r"j\.sqlite3"):
         Journal(str(path))
 
 
@@ -79,16 +79,14 @@ def test_full_disk_makes_writes_fail_with_a_journal_error(tmp_path: Path) -> Non
     path = str(tmp_path / "j.sqlite3")
     Journal(path).close()
     j = Journal(path, max_page_count=1)
-    with pytest.raises(JournalError):
-        with j.tx():
-            for i in range(200):
-                j.insert(record(f"BV-2028-{i:06d}", i, NOW))
+    with pytest.raises(JournalError), j.tx():
+        for i in range(200):
+            j.insert(record(f"BV-2028-{i:06d}", i, NOW))
 
 
 def test_second_instance_lock_is_refused_and_names_the_holder(tmp_path: Path) -> None:
     path = str(tmp_path / "j.sqlite3")
-    with InstanceLock(path):
-        with pytest.raises(LockHeldError, match="pid"):
-            InstanceLock(path).acquire()
+    with InstanceLock(path), pytest.raises(LockHeldError, match="pid"):
+        InstanceLock(path).acquire()
     with InstanceLock(path):  # released: free again
         pass
