@@ -22,11 +22,12 @@ DOMAIN: dict[str, set[str]] = {
     "worker.plan": {"worker.model", "worker.officetime", "worker.slots", "worker.intake"},
     "worker.ports": {"worker.model"},
     "worker.journal": {"worker.model"},
+    "worker.retry": {"worker.model"},
     "worker.config": {"worker.model", "yaml"},
     "worker.service": {
         "worker.ports", "worker.intake", "worker.plan", "worker.messages", "worker.journal",
         "worker.model", "worker.slots", "worker.officetime", "worker.config",
-        "worker.crashpoints", "worker.textfmt", "worker",
+        "worker.crashpoints", "worker.textfmt", "worker.retry", "worker",
     },
 }
 VENDOR = {"gspread", "googleapiclient", "google", "google_auth_oauthlib", "google_auth_httplib2",

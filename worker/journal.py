@@ -22,6 +22,10 @@ from worker.model import BalcaoError, LockHeldError
 
 SCHEMA_VERSION = 1
 
+# Room a tick must find in the journal before it touches Google (probe_writable): far more
+# than one tick's intents and results take.
+PROBE_ROOM_BYTES = 64 * 1024
+
 # Each entry migrates from version i to i+1; the journal records the version it reached.
 _MIGRATIONS: list[str] = [
     """
@@ -257,13 +261,31 @@ class Journal:
             with self.tx():
                 self.set_meta("secret", secrets.token_hex(32))
 
-    def probe_writable(self) -> None:
-        """Raise JournalError when the journal cannot take a write (disk full, read-only)."""
+    def probe_writable(self, room_bytes: int = PROBE_ROOM_BYTES) -> None:
+        """Raise JournalError when the journal cannot take a write (disk full, read-only).
+
+        Two checks, both before any Google call of a tick: a committed one-row update (a
+        read-only file or a WAL that cannot grow fails here), then ``room_bytes`` of new pages
+        allocated and rolled back (a database at its size limit fails here: ``max_page_count``
+        in tests, a quota in production); the rollback leaves nothing behind."""
         with self.tx():
             self._exec(
                 "INSERT INTO meta(key, value) VALUES('probe', '1') "
                 "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
             )
+        if room_bytes <= 0:
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute(
+                "INSERT INTO meta(key, value) VALUES('probe-room', zeroblob(?))", (room_bytes,)
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.path}: cannot write: {exc}") from None
+        finally:
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
 
     # ----------------------------------------------------------------- meta
 
@@ -360,9 +382,12 @@ class Journal:
     def record_intent(
         self, key: str, protocol: str, kind: str, revision: int, at: datetime
     ) -> None:
+        # A key that failed before (a refused send, a 429) is opened again: the new attempt is
+        # an intent like the first, and must be reconciled like one if it is interrupted.
         self._exec(
             "INSERT INTO effects(key, protocol, kind, revision, state, created_at) "
-            "VALUES(?, ?, ?, ?, 'intent', ?) ON CONFLICT(key) DO NOTHING",
+            "VALUES(?, ?, ?, ?, 'intent', ?) ON CONFLICT(key) DO UPDATE SET state = 'intent', "
+            "done_at = NULL WHERE effects.state = 'failed'",
             (key, protocol, kind, revision, at.isoformat()),
         )
 

@@ -217,6 +217,8 @@ class TickReport:
     by_status: dict[str, int] = field(default_factory=dict)
     plan_lines: list[str] = field(default_factory=list)
     paused_reason: str | None = None
+    # Reads made to reconcile open intents (crash or lost answer), outside the tick budget.
+    reconcile_requests: int = 0
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import signal
 import sys
@@ -31,6 +32,29 @@ from worker.sdnotify import Notifier
 log = logging.getLogger("balcao")
 
 EXIT_OK, EXIT_FAIL = 0, 1
+
+# Test hook, not configuration: caps the journal at this many SQLite pages (PRAGMA
+# max_page_count) so the fault suite can emulate a full disk in a subprocess without touching
+# the file system. Documented in docs/failure-model.md; never set it in production.
+MAX_PAGES_ENV = "BALCAO_TEST_JOURNAL_MAX_PAGES"
+
+
+def operator_action(reason: str) -> str:
+    """What the operator must do for an authorisation error, from its (vendor-free) text."""
+    if "invalid_grant" in reason or "refreshError" in reason:
+        return (
+            "the token was revoked or expired (or the service-account key was deleted): run "
+            "`balcao auth` again (or install a new service-account key), then `balcao check`"
+        )
+    if "SCOPE" in reason or "insufficientPermissions" in reason:
+        return (
+            "the token lacks a permission balcao needs: run `balcao auth` again and grant every "
+            "scope asked for, then `balcao check`"
+        )
+    return (
+        "Google refused balcao's account: run `balcao check` to see which permission is missing "
+        "(sheet or calendar sharing, domain-wide delegation, an API not enabled)"
+    )
 
 
 class JsonFormatter(logging.Formatter):
@@ -91,18 +115,32 @@ def tick(deps: Any, s: Settings, *, dry_run: bool = False, accept_backlog: bool 
         log.error("%s", exc)
         report = TickReport(started=now, ok=False, error=str(exc))
     except JournalError as exc:
-        log.error("journal: %s; effects stopped until it can be written", exc)
+        log.error(
+            "journal: %s; effects stopped before any Google call. To fix: free disk space or "
+            "make the journal writable; balcao resumes by itself", exc,
+        )
         report = TickReport(started=now, ok=False, error=str(exc))
     except AdapterError as exc:
         log.error("Google error, tick abandoned: %s", exc.message)
         deps.state.info = None  # re-read metadata next time (the sheet may have changed)
         report = TickReport(started=now, ok=False, error=exc.message)
+    except Exception as exc:  # a bug must not end the daemon: the next tick starts clean
+        log.error("unexpected %s, tick abandoned (requests stay pending)", type(exc).__name__,
+                  exc_info=log.isEnabledFor(logging.DEBUG))
+        deps.state.info = None
+        report = TickReport(started=now, ok=False, error=f"unexpected {type(exc).__name__}")
+    state = deps.state
     if report.paused_reason:
-        log.error(
-            "effects paused: Google refused the credentials (%s). Fix them (run `balcao check`; "
-            "re-run `balcao auth` for a revoked or expired token), then balcao resumes by itself",
-            report.paused_reason,
-        )
+        # One clear line per pause (not one per tick): what happened and what to do.
+        if getattr(state, "pause_logged", None) != report.paused_reason:
+            log.error(
+                "EFFECTS PAUSED, nothing is sent, booked or marked failed: %s. To fix: %s; "
+                "balcao retries with growing intervals and resumes by itself",
+                report.paused_reason, operator_action(report.paused_reason),
+            )
+            state.pause_logged = report.paused_reason
+    elif report.ok:
+        state.pause_logged = None
     log.info("%s", summary(report))
     return report
 
@@ -123,7 +161,10 @@ def run(s: Settings, *, once: bool, dry_run: bool, accept_backlog: bool) -> int:
     lock.acquire()
     try:
         try:
-            journal = Journal(s.journal.path)
+            max_pages = os.environ.get(MAX_PAGES_ENV)
+            journal = Journal(
+                s.journal.path, max_page_count=int(max_pages) if max_pages else None
+            )
         except JournalError as exc:
             log.error("%s", exc)
             return EXIT_FAIL

@@ -28,17 +28,26 @@ from worker.model import (
     EventSpec,
     ParsedRow,
     Period,
+    RowProblem,
     Status,
     TickReport,
 )
 from worker.officetime import OfficeCalendar
 from worker.ports import Calendar, CellValue, CellWrite, Mailer, ResponseSheet, SheetInfo
+from worker.retry import Retrier, RetryPolicy
 from worker.textfmt import fmt_datetime, mask_email
 
 log = logging.getLogger("balcao.service")
 _T = TypeVar("_T")
 
 EVENT_DONE_STATES = ("created", "cancelled", "failed")
+
+# Problems that take a request out of automatic work: staff must act.
+FLAGGED_PROBLEMS = ("edited", "event_deleted", "meet_failed", "permanent", "mail_failed", "poison")
+
+# A row or request that raised an unexpected exception (a bug or an input nobody foresaw): it
+# is flagged so that staff handle it, and every other request goes on.
+REASON_POISON = "Erro inesperado ao processar esta solicitação; atenda manualmente"
 
 
 class AuthPaused(Exception):
@@ -57,6 +66,11 @@ class TickState:
     info: SheetInfo | None = None
     columns: dict[str, int] = field(default_factory=dict)  # field/owned title → 0-based index
     paused: str | None = None
+    # Reconciliation reads (open intents checked against Google) since start, counted apart
+    # from the tick budget; the last tick's figure is in TickReport.reconcile_requests.
+    reconcile_requests: int = 0
+    timeouts_shortened: bool = False
+    pause_logged: str | None = None  # the pause the operator was already told about
 
 
 @dataclass
@@ -72,6 +86,18 @@ class Deps:
     stop: threading.Event = field(default_factory=threading.Event)
     crash: Callable[[str], None] = crashpoints.hit
     state: TickState = field(default_factory=TickState)
+    # The one retry loop (worker.retry), built from ``settings.retry`` and ``stop`` when None.
+    # Tests pass ``sleep`` (seconds → True when interrupted) so that no test really waits.
+    retrier: Retrier | None = None
+    sleep: Callable[[float], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if self.retrier is None:
+            r = self.settings.retry
+            self.retrier = Retrier(
+                RetryPolicy(r.attempts, r.base_delay_seconds, r.max_delay_seconds),
+                self.stop, sleep=self.sleep,
+            )
 
 
 def col_letter(n: int) -> str:
@@ -101,6 +127,10 @@ def run_once(
         report.ok = False
         report.error = paused.error.message
         tick.flush_after_pause()
+        return report
+    if deps.state.paused and not dry_run:
+        log.warning("Google accepts the credentials again: effects resumed")
+        deps.state.paused = None
     return report
 
 
@@ -129,6 +159,9 @@ class _Tick:
         self.touched: dict[str, RequestRecord] = {}
         self.forced_rows: dict[str, int] = {}  # protocol → row that must be rewritten
         self.tz = ZoneInfo(self.s.office.timezone)
+        # Message-IDs of open mail intents that this tick's reconciliation looked up in sent
+        # mail and did not find: only those are resent (same Message-ID) when search is on.
+        self.unsent: set[str] = set()
 
     # ------------------------------------------------------------- orchestration
 
@@ -136,6 +169,8 @@ class _Tick:
         if not self.dry_run:
             # A journal that cannot take a write must stop us before any Google call.
             self.j.probe_writable()
+            # Intents left open by a crash or a lost answer are settled before new work.
+            self._reconcile()
         info = self._info()
         read = self._read(info)
         self.sheet_tz = info.timezone
@@ -170,7 +205,7 @@ class _Tick:
 
     def _info(self) -> SheetInfo:
         if self.d.state.info is None:
-            self.d.state.info = self._call(self.d.sheet.info)
+            self.d.state.info = self._call(self.d.sheet.info, "sheets info")
         return self.d.state.info
 
     def _read(self, info: SheetInfo) -> _Read:
@@ -190,7 +225,7 @@ class _Tick:
             tail_start = cursor + 1
             if tail_start > info.row_count:
                 # The grid grows when Forms appends; refresh the size before giving up on a tail.
-                info = self.d.state.info = self._call(self.d.sheet.info)
+                info = self.d.state.info = self._call(self.d.sheet.info, "sheets info")
             with_tail = tail_start <= info.row_count
             if with_tail:
                 ranges.append(f"A{tail_start}:{last}")
@@ -204,7 +239,7 @@ class _Tick:
                 )
             elif hmap.missing_owned:
                 self._create_columns(hmap)
-                info = self.d.state.info = self._call(self.d.sheet.info)
+                info = self.d.state.info = self._call(self.d.sheet.info, "sheets info")
                 self.d.state.columns = {}
                 continue
             if cols and any(new_cols.get(k) != cols.get(k) for k in narrow) and not self.dry_run:
@@ -235,7 +270,7 @@ class _Tick:
         raise AdapterError("the sheet's columns kept changing during the tick", True)
 
     def _read_ranges(self, ranges: list[str]) -> list[list[list[CellValue]]]:
-        return self._call(lambda: self.d.sheet.read(ranges))
+        return self._call(lambda: self.d.sheet.read(ranges), "sheets read")
 
     def _titles(self) -> intake.ColumnTitles:
         c = self.s.form.columns
@@ -261,7 +296,8 @@ class _Tick:
         first = hmap.last_column + 1
         titles = list(hmap.missing_owned)
         date_cols = [first + i for i, t in enumerate(titles) if t in intake.DATE_COLUMNS]
-        self._call(lambda: self.d.sheet.add_columns(titles, first, date_cols))
+        # Not retried: appendDimension is not idempotent (a repeat would widen the grid twice).
+        self._call(lambda: self.d.sheet.add_columns(titles, first, date_cols), retry=False)
         log.info("created columns %s from column %s", ", ".join(titles), col_letter(first))
 
     # ------------------------------------------------------------- identity
@@ -309,10 +345,15 @@ class _Tick:
             if self._before_go_live(read.ts.get(r)):
                 continue
             cells = read.tail[r]
-            parsed = intake.parse_row(
-                r, cells, read.hmap, answers=self._answers(), sheet_tz=self.sheet_tz,
-                secret=self.j.secret, max_len=self.s.intake.max_field_length,
-            )
+            try:
+                parsed = intake.parse_row(
+                    r, cells, read.hmap, answers=self._answers(), sheet_tz=self.sheet_tz,
+                    secret=self.j.secret, max_len=self.s.intake.max_field_length,
+                )
+            except Exception as exc:  # a poison row: flag it, never crash the tick
+                log.error("row %d: unexpected %s while parsing; flagged for staff", r,
+                          type(exc).__name__)
+                parsed = _poison_row(r, read.ts.get(r), cells, self.j.secret, self.sheet_tz)
             if parsed is None:
                 continue
             if parsed.protocol and parsed.protocol in self.known:
@@ -364,7 +405,11 @@ class _Tick:
             for dec in decisions:
                 row = dec.row
                 a = row.answers
-                deadline = self.d.office.deadline(row.submitted) if row.submitted else None
+                poison: Exception | None = None
+                try:
+                    deadline = self.d.office.deadline(row.submitted) if row.submitted else None
+                except Exception as exc:  # e.g. a timestamp far outside any calendar
+                    deadline, poison = None, exc
                 rec = RequestRecord(
                     protocol=dec.protocol,
                     seq=plan.protocol_seq(dec.protocol) or 0,
@@ -388,6 +433,8 @@ class _Tick:
                 )
                 self.j.insert(rec)
                 self.j.audit(self.now, dec.protocol, "claimed", f"row {row.row} {dec.status.value}")
+                if poison is not None:
+                    self._poison(rec, poison, "intake")
                 self.touched[dec.protocol] = rec
                 self.forced_rows[dec.protocol] = row.row
                 self.known[dec.protocol] = plan.Known(dec.protocol, rec.ts_key, False)
@@ -429,11 +476,12 @@ class _Tick:
 
     def _open_work(self, decisions: Sequence[plan.NewDecision]) -> list[RequestRecord]:
         """Requests that still need an event, a Meet link or an e-mail, in receipt order."""
+        marks = ", ".join("?" for _ in FLAGGED_PROBLEMS)
         rows = self.j.db.execute(
             "SELECT protocol FROM requests WHERE valid = 1 AND duplicate_of IS NULL "
-            "AND problem NOT IN ('edited', 'event_deleted', 'meet_failed', 'permanent', "
-            "'mail_failed') AND (event_state NOT IN ('created', 'cancelled', 'failed') "
-            "OR conf_state != 'sent' OR ack_state = 'intent') ORDER BY seq"
+            f"AND problem NOT IN ({marks}) AND (event_state NOT IN ('created', 'cancelled', "
+            "'failed') OR conf_state != 'sent' OR ack_state = 'intent') ORDER BY seq",
+            FLAGGED_PROBLEMS,
         ).fetchall()
         work: list[RequestRecord] = []
         for (protocol,) in rows:
@@ -506,7 +554,9 @@ class _Tick:
         chosen: dict[str, slots.Slot | None] = {}
         if to_choose or manual:
             start, end = slots.horizon(self.now, rules)
-            busy = self._call(lambda: self.d.calendar.busy(sc.calendars, start, end))
+            busy = self._call(
+                lambda: self.d.calendar.busy(sc.calendars, start, end), "calendar busy"
+            )
             agenda = slots.Agenda(
                 busy={c: list(v) for c, v in busy.items()},
                 booked_per_day=self.j.bookings_per_day(self.tz),
@@ -559,34 +609,56 @@ class _Tick:
                 creating.append(rec)
         self.d.crash("after_event_intent")
         results: dict[str, tuple[str, str | None, str | None]] = {}
-        for rec in [*retry, *creating]:
-            if self.d.stop.is_set():
-                break
-            results[rec.protocol] = self._create_event(rec)
-            self.d.crash("after_event_insert")
-        for rec in pending:
-            if self.d.stop.is_set():
-                break
-            results[rec.protocol] = self._poll_meet(rec)
-        with self.j.tx():
-            for protocol, (state, link, problem) in results.items():
-                found = self._rec(protocol)
-                assert found is not None
-                rec = found
-                changes: dict[str, object] = {"updated_at": self.now.isoformat()}
-                if state:
-                    changes["event_state"] = state
-                if link:
-                    changes["meet_link"] = link
-                changes["problem"] = problem or ""
-                self.j.update(rec, **changes)
-                if state in ("created", "pending", "cancelled") and rec.event_id:
-                    self.j.record_done(rec.event_id, rec.event_id, self.now)
-                if state == "created":
-                    self.report.events_created += 1
-                    self.j.audit(self.now, protocol, "event_created", rec.event_id or "")
-                elif state in ("cancelled", "failed"):
-                    self.j.audit(self.now, protocol, f"event_{state}", problem or "")
+        poisoned: list[tuple[RequestRecord, Exception]] = []
+        try:
+            for rec in [*retry, *creating]:
+                if self._stopping():
+                    break
+                try:
+                    results[rec.protocol] = self._create_event(rec)
+                except AuthPaused:
+                    raise
+                except Exception as exc:  # a poison request never blocks the others
+                    poisoned.append((rec, exc))
+                    continue
+                self.d.crash("after_event_insert")
+            for rec in pending:
+                if self._stopping():
+                    break
+                try:
+                    results[rec.protocol] = self._poll_meet(rec)
+                except AuthPaused:
+                    raise
+                except Exception as exc:
+                    poisoned.append((rec, exc))
+        finally:
+            # Also when Google pauses us mid-way: what was created is recorded now.
+            with self.j.tx():
+                for protocol, outcome in results.items():
+                    found = self._rec(protocol)
+                    assert found is not None
+                    self._apply_event_result(found, *outcome)
+                for bad, error in poisoned:
+                    self._poison(bad, error, "booking")
+
+    def _apply_event_result(
+        self, rec: RequestRecord, state: str, link: str | None, problem: str | None
+    ) -> None:
+        """Record one event outcome (inside the caller's transaction)."""
+        changes: dict[str, object] = {"updated_at": self.now.isoformat()}
+        if state:
+            changes["event_state"] = state
+        if link:
+            changes["meet_link"] = link
+        changes["problem"] = problem or ""
+        self.j.update(rec, **changes)
+        if state in ("created", "pending", "cancelled") and rec.event_id:
+            self.j.record_done(rec.event_id, rec.event_id, self.now)
+        if state == "created":
+            self.report.events_created += 1
+            self.j.audit(self.now, rec.protocol, "event_created", rec.event_id or "")
+        elif state in ("cancelled", "failed"):
+            self.j.audit(self.now, rec.protocol, f"event_{state}", problem or "")
 
     def _event_spec(self, rec: RequestRecord) -> EventSpec:
         assert rec.slot_start and rec.slot_end and rec.calendar_id and rec.event_id
@@ -620,8 +692,10 @@ class _Tick:
 
     def _create_event(self, rec: RequestRecord) -> tuple[str, str | None, str | None]:
         """(event_state, meet_link, problem) after one insert (409 = it exists)."""
+        spec = self._event_spec(rec)
         try:
-            res = self.d.calendar.create_event(self._event_spec(rec))
+            # Safe to repeat: the id is deterministic, a repeat answers 409 and is read back.
+            res = self._retry("calendar events.insert", lambda: self.d.calendar.create_event(spec))
         except AdapterError as exc:
             return self._effect_error(rec, exc, "Google Agenda", keep_state="intent")
         return self._event_outcome(rec, res.status, res.meet_status, res.meet_link)
@@ -630,7 +704,7 @@ class _Tick:
         assert rec.calendar_id and rec.event_id
         cal, eid = rec.calendar_id, rec.event_id
         try:
-            res = self.d.calendar.get_event(cal, eid)
+            res = self._retry("calendar events.get", lambda: self.d.calendar.get_event(cal, eid))
         except AdapterError as exc:
             return self._effect_error(rec, exc, "Google Agenda", keep_state="pending")
         if res is None:
@@ -670,7 +744,7 @@ class _Tick:
     def _mail(self, work: list[RequestRecord]) -> None:
         outbox: list[tuple[RequestRecord, str]] = []
         for rec in work:
-            if rec.problem in ("edited", "event_deleted", "meet_failed", "permanent"):
+            if rec.problem in FLAGGED_PROBLEMS:
                 continue
             if rec.event_state in ("cancelled", "failed"):
                 continue
@@ -695,7 +769,22 @@ class _Tick:
                 if not unknown and used >= limit:
                     self.j.update(rec, problem="mail_cap", updated_at=self.now.isoformat())
                     continue
-                spec = self._render(rec, kind)
+                try:
+                    spec = self._render(rec, kind)
+                except Exception as exc:  # a poison request never blocks the others
+                    self._poison(rec, exc, f"{kind} e-mail")
+                    continue
+                if unknown and self.d.mailer.can_search_sent and spec.message_id not in self.unsent:
+                    # Its sent-mail lookup failed this tick: look again next tick, never resend
+                    # blind while a search is possible.
+                    continue
+                if unknown:
+                    # Outcome unknown and not found (or no gmail.readonly): resend with the same
+                    # Message-ID, which mailboxes collapse; recorded before the attempt.
+                    self.j.audit(
+                        self.now, rec.protocol, "resent",
+                        f"{kind} {spec.message_id}: outcome unknown, same Message-ID",
+                    )
                 if not unknown:
                     used += 1
                     changes: dict[str, object] = {state_field: "intent"}
@@ -706,20 +795,12 @@ class _Tick:
                 plan_send.append((rec, kind, spec, unknown))
         self.d.crash("after_mail_intent")
         results: list[tuple[RequestRecord, str, EmailSpec, str | None, str | None]] = []
-        for rec, kind, spec, unknown in plan_send:
-            if self.d.stop.is_set():
+        for rec, kind, spec, _unknown in plan_send:
+            if self._stopping():
                 break
-            if unknown and self.d.mailer.can_search_sent:
-                try:
-                    found = self.d.mailer.find_sent(spec.message_id)
-                except AdapterError as exc:
-                    if exc.auth:
-                        raise AuthPaused(exc) from None
-                    continue  # look again next tick
-                if found:
-                    results.append((rec, kind, spec, found, None))
-                    continue
             try:
+                # Never retried here or in any library: a lost answer is settled by the intent
+                # (sent-mail search, or a resend with the same Message-ID), DESIGN §4.
                 provider_id = self.d.mailer.send(spec)
             except AdapterError as exc:
                 if exc.auth:
@@ -733,8 +814,6 @@ class _Tick:
                     log.error("%s: %s e-mail refused: %s", rec.protocol, kind, exc.message)
                     results.append((rec, kind, spec, None, "mail_failed"))
                 continue
-            if unknown:
-                self.j.audit(self.now, rec.protocol, "resent", f"{kind} {spec.message_id}")
             results.append((rec, kind, spec, provider_id, None))
             self.d.crash("after_send")
         self._record_mail(results)
@@ -830,16 +909,37 @@ class _Tick:
                 self.forced_rows[protocol] = _row
         pending: dict[str, plan.OwnedValues] = {}
         for protocol, rec in targets.items():
-            values = self._owned_values(rec)
+            try:
+                values = self._owned_values(rec)
+            except Exception as exc:  # a poison request: flagged, the others are written
+                with self.j.tx():
+                    self._poison(rec, exc, "write-back")
+                continue
             if values.digest() == rec.written and protocol not in self.forced_rows:
                 continue
             pending[protocol] = values
         if not pending:
             return
-        # Re-read the identity columns just before writing: staff may have sorted meanwhile.
+        self._stopping()  # shortens request timeouts when a stop was asked for: flush fast
+        # The identity re-read and the write are retried together: constant values placed by
+        # identity, so a repeat (after a lost answer, or a sort in between) lands right.
+        placed = self._call(lambda: self._place_and_write(pending), "sheets write-back")
+        if not placed:
+            return
+        with self.j.tx():
+            for protocol, values in placed:
+                rec = targets[protocol]
+                self.j.update(rec, in_sheet=1, written=values.digest())
+        self.placed = {p for p, _ in placed}
+
+    def _place_and_write(
+        self, pending: dict[str, plan.OwnedValues]
+    ) -> list[tuple[str, plan.OwnedValues]]:
+        """Re-read the identity columns just before writing (staff may have sorted meanwhile),
+        then write every owned cell in ONE values.batchUpdate (RAW)."""
         cols = self.d.state.columns
         ts_l, p_l = col_letter(cols["timestamp"] + 1), col_letter(cols["Protocolo"] + 1)
-        res = self._call(lambda: self.d.sheet.read([f"{ts_l}2:{ts_l}", f"{p_l}2:{p_l}"]))
+        res = self.d.sheet.read([f"{ts_l}2:{ts_l}", f"{p_l}2:{p_l}"])
         ts = {2 + i: row[0] for i, row in enumerate(res[0]) if row}
         proto = {2 + i: row[0] for i, row in enumerate(res[1]) if row}
         fresh = plan.locate(ts, proto, self.known, self.by_ts)
@@ -853,15 +953,11 @@ class _Tick:
             cells.extend(self._cells(row, values, updated))
             placed.append((protocol, values))
         if not cells:
-            return
-        self._call(lambda: self.d.sheet.write(cells))
+            return []
+        self.d.sheet.write(cells)
         self.d.crash("after_sheet_write")
         self.report.cells_written += len(cells)
-        with self.j.tx():
-            for protocol, values in placed:
-                rec = targets[protocol]
-                self.j.update(rec, in_sheet=1, written=values.digest())
-        self.placed = {p for p, _ in placed}
+        return placed
 
     def _cells(self, row: int, v: plan.OwnedValues, updated: float) -> Iterable[CellWrite]:
         cols = self.d.state.columns
@@ -965,14 +1061,157 @@ class _Tick:
 
     # ------------------------------------------------------------- helpers
 
-    def _call(self, fn: Callable[[], _T]) -> _T:
+    def _call(self, fn: Callable[[], _T], what: str = "google", *, retry: bool = True) -> _T:
+        """One Google request of the tick (retried when ``retry``: only for requests safe to
+        repeat); an authorisation error pauses every effect (AuthPaused)."""
         try:
-            return fn()
+            return self._retry(what, fn) if retry else fn()
         except AdapterError as exc:
             if exc.auth:
                 raise AuthPaused(exc) from None
             raise
 
+    def _retry(self, what: str, fn: Callable[[], _T]) -> _T:
+        assert self.d.retrier is not None
+        return self.d.retrier.call(what, fn)
+
+    def _stopping(self) -> bool:
+        """True once a stop was asked for (SIGTERM): no new request starts, and the requests
+        still needed to flush the tick (the write-back) run with short timeouts."""
+        if not self.d.stop.is_set():
+            return False
+        if not self.d.state.timeouts_shortened:
+            self.d.state.timeouts_shortened = True
+            t = self.s.retry.stop_timeout_seconds
+            for adapter in (self.d.sheet, self.d.calendar, self.d.mailer):
+                shorten = getattr(adapter, "set_timeout", None)
+                if callable(shorten):
+                    shorten(t)
+            log.info("stopping: no new effects; flushing the sheet with %gs timeouts", t)
+        return True
+
+    def _poison(self, rec: RequestRecord, exc: BaseException, where: str) -> None:
+        """Flag a request whose processing raised something unexpected (inside a transaction);
+        logged with its protocol and the exception type only (no personal data)."""
+        log.error("%s: unexpected %s during %s; flagged for staff", rec.protocol,
+                  type(exc).__name__, where)
+        self.j.update(
+            rec, problem="poison", status=Status.ATTENTION.value, reason=REASON_POISON,
+            updated_at=self.now.isoformat(),
+        )
+        self.j.audit(self.now, rec.protocol, "poison", f"{where}: {type(exc).__name__}")
+
+    # ------------------------------------------------------------- reconciliation
+
+    def _reconcile(self) -> None:
+        """Settle the intents a crash or a lost answer left open, before any new work.
+
+        An event is read by its id: missing → still to create (booking inserts it with the
+        same id); found → recorded as created/pending; ``cancelled`` → staff deleted it: the
+        request is flagged and the event never recreated. A message is looked up by its
+        Message-ID when sent mail can be searched (found → sent; not found → resent with the
+        same Message-ID this tick); without that scope it is resent with the same Message-ID
+        (mailboxes collapse the copies) and the audit trail says so. These reads are counted
+        in ``report.reconcile_requests``, apart from the tick's own requests; none happen when
+        no intent is open."""
+        for eff in self.j.open_intents():
+            if self._stopping():
+                return
+            rec = self._rec(eff.protocol)
+            if rec is None:
+                continue
+            try:
+                if eff.kind == "event":
+                    self._reconcile_event(rec, eff.key)
+                else:
+                    self._reconcile_mail(rec, eff.key, eff.kind)
+            except AdapterError as exc:
+                log.warning("%s: open %s intent not checked (%s); again next tick",
+                            rec.protocol, eff.kind, exc.status or exc.reason or "error")
+
+    def _reconcile_read(self, what: str, fn: Callable[[], _T]) -> _T:
+        self.report.reconcile_requests += 1
+        self.d.state.reconcile_requests += 1
+        return self._call(fn, what)
+
+    def _reconcile_event(self, rec: RequestRecord, key: str) -> None:
+        if rec.event_id != key:
+            # An intent of an older revision: superseded, nothing to settle.
+            with self.j.tx():
+                self.j.record_failed(key, self.now)
+            return
+        if rec.event_state in ("created", "pending", "cancelled"):
+            with self.j.tx():  # the request knows; only the effect row lagged
+                self.j.record_done(key, key, self.now)
+            return
+        if rec.event_state != "intent" or not rec.calendar_id:
+            return
+        cal = rec.calendar_id
+        found = self._reconcile_read(
+            "calendar events.get", lambda: self.d.calendar.get_event(cal, key)
+        )
+        if found is None:
+            return  # never created: booking inserts it with the same id
+        outcome = self._event_outcome(rec, found.status, found.meet_status, found.meet_link)
+        with self.j.tx():
+            self._apply_event_result(rec, *outcome)
+            self.j.audit(self.now, rec.protocol, "reconciled", f"event {outcome[0]}")
+
+    def _reconcile_mail(self, rec: RequestRecord, key: str, kind: str) -> None:
+        state_field = "ack_state" if kind == "ack" else "conf_state"
+        flagged = rec.problem in FLAGGED_PROBLEMS or not rec.valid
+        if getattr(rec, state_field) != "intent":
+            with self.j.tx():  # the request moved on (sent, or reset after a refusal)
+                if getattr(rec, state_field) == "sent":
+                    self.j.record_done(key, None, self.now)
+                else:
+                    self.j.record_failed(key, self.now)
+            return
+        found: str | None = None
+        if self.d.mailer.can_search_sent:
+            found = self._reconcile_read(
+                "mail find_sent", lambda: self.d.mailer.find_sent(key)
+            )
+        if found:
+            with self.j.tx():
+                self.j.update(
+                    rec, **{state_field: "sent"},
+                    problem="" if rec.problem == "transient" else rec.problem,
+                    updated_at=self.now.isoformat(),
+                )
+                self.j.record_done(key, found, self.now)
+                self.j.audit(self.now, rec.protocol, f"{kind}_sent", f"{key} found in sent mail")
+            return
+        if flagged:
+            # Staff took the request over: an unknown outcome is never resent for it.
+            with self.j.tx():
+                self.j.update(rec, **{state_field: ""})
+                self.j.record_failed(key, self.now)
+                self.j.audit(self.now, rec.protocol, f"{kind}_unknown",
+                             f"{key}: outcome unknown, request flagged, not resent")
+            return
+        self.unsent.add(key)
+
+
+
+def _poison_row(
+    r: int, ts: CellValue | None, cells: Sequence[CellValue], secret: bytes, tz: str
+) -> ParsedRow:
+    """A row that could not be parsed at all: flagged with a generic reason; its fingerprint
+    is an HMAC of the raw cells, so it never matches a real request."""
+    import hashlib
+    import hmac
+
+    digest = hmac.new(secret, b"poison\0" + repr(list(cells)).encode(), hashlib.sha256)
+    submitted = None
+    if isinstance(ts, int | float) and not isinstance(ts, bool):
+        with contextlib.suppress(Exception):
+            submitted = intake.serial_to_datetime(float(ts), tz)
+    return ParsedRow(
+        row=r, submitted=submitted, answers=None,
+        problems=(RowProblem("poison", REASON_POISON),), fingerprint=digest.hexdigest(),
+        protocol=None,
+    )
 
 
 def _without_protocol(row: ParsedRow) -> ParsedRow:
@@ -987,6 +1226,8 @@ def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:
     >>> # booked and confirmed → Agendado; booked after the deadline keeps a note
     """
     problem = rec.problem
+    if problem == "poison":
+        return Status.ATTENTION, REASON_POISON
     if problem == "edited":
         return Status.ATTENTION, plan.REASON_EDITED
     if rec.event_state == "cancelled":

@@ -55,11 +55,18 @@ class Harness:
         self.calendar = MemoryCalendar()
         self.mailer = MemoryMailer()
         self.journal = Journal(s.journal.path)
+        self.slept: list[float] = []
         self.deps = Deps(
             settings=s, sheet=self.sheet, calendar=self.calendar, mailer=self.mailer,
             journal=self.journal, office=bootstrap.office_calendar(s),
             renderer=Renderer(bootstrap.templates_dir()), office_info=bootstrap.office_info(s),
+            sleep=self._sleep,
         )
+
+    def _sleep(self, seconds: float) -> bool:
+        """The retry backoff's sleep: recorded, never waited (True would mean "stopped")."""
+        self.slept.append(seconds)
+        return self.deps.stop.is_set()
 
     def submit(self, at: datetime, **kw: Any) -> int:
         """A citizen submits: values placed under their header titles, wherever they are."""

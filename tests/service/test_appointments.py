@@ -58,8 +58,9 @@ def test_event_that_already_exists_409_counts_as_created(tmp_path: Path) -> None
     row = h.submit(MON - timedelta(hours=1))
     # A crash after Google created the event: the journal never learnt it. The same
     # deterministic id makes the retried insert a 409 that is read back.
-    h.sheet.fail_next("write", __import__("worker.model", fromlist=["AdapterError"]).AdapterError(
-        "lost", True, outcome_unknown=True))
+    for _ in range(h.s.retry.attempts):  # every retry of the write-back fails too
+        h.sheet.fail_next("write", __import__("worker.model", fromlist=["AdapterError"]).AdapterError(
+            "lost", True, outcome_unknown=True))
     with pytest.raises(Exception):  # noqa: B017 - the tick fails as a whole at the write
         h.tick()
     protocol = h.journal.all()[0].protocol

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import google.auth.credentials
 from googleapiclient.errors import HttpError
 
 from worker.adapters.errors import classify
-from worker.adapters.google_auth import build_service, execute
-from worker.adapters.mime import build_message
+from worker.adapters.google_auth import build_service, execute, set_http_timeout
+from worker.adapters.mime import ORIGINAL_ID_HEADER, build_message
 from worker.adapters.system import SystemClock
 from worker.model import AdapterError, EmailSpec
 from worker.ports import Clock
+
+# balcao's deterministic Message-IDs start with the protocol: <bv-2026-000013.ack.r0@domain>.
+_PROTOCOL_IN_ID = re.compile(r"^<?(bv-\d{4}-\d{6,})\.", re.I)
+# How many sent messages with the protocol in the subject are inspected (a request gets a few).
+_SUBJECT_SEARCH_MAX = 20
 
 
 class GmailMailer:
@@ -58,6 +64,10 @@ class GmailMailer:
     def can_search_sent(self) -> bool:
         return self._can_search_sent
 
+    def set_timeout(self, seconds: float) -> None:
+        """Shorter request timeouts from now on (the worker is stopping)."""
+        set_http_timeout(self._service, seconds)
+
     def send(self, spec: EmailSpec) -> str:
         try:
             message = build_message(
@@ -89,11 +99,40 @@ class GmailMailer:
         )
         # Gmail leaves out "messages" entirely when nothing matches.
         messages = answer.get("messages") or []
-        return str(messages[0]["id"]) if messages else None
+        if messages:
+            return str(messages[0]["id"])
+        return self._find_rewritten(message_id)
+
+    def _find_rewritten(self, message_id: str) -> str | None:
+        """Gmail may replace a client's Message-ID, and then ``rfc822msgid:`` misses our
+        message. Fallback: the sent messages with the protocol in the subject (every balcao
+        subject carries it), each checked for our id in ``X-Balcao-Message-ID`` (a header
+        Gmail keeps). Costs one list and a few gets, and only on an unknown outcome."""
+        m = _PROTOCOL_IN_ID.match(message_id.strip())
+        if m is None:
+            return None
+        protocol = m.group(1).upper()
+        answer = execute(
+            "gmail messages.list",
+            False,
+            self._service.users()
+            .messages()
+            .list(userId=self.user_id, q=f'in:sent subject:"{protocol}"',
+                  maxResults=_SUBJECT_SEARCH_MAX),
+        )
+        wanted = message_id.strip().strip("<>").lower()
+        for item in answer.get("messages") or []:
+            ours = self._header(str(item["id"]), ORIGINAL_ID_HEADER)
+            if ours is not None and ours.strip().strip("<>").lower() == wanted:
+                return str(item["id"])
+        return None
 
     def read_message_id(self, gmail_id: str) -> str | None:
         """The Message-ID header Gmail stored for a sent message (to detect a rewrite), or None
         when the message or the header is missing. Needs gmail.readonly (or metadata)."""
+        return self._header(gmail_id, "Message-ID")
+
+    def _header(self, gmail_id: str, name: str) -> str | None:
         request = (
             self._service.users()
             .messages()
@@ -101,7 +140,7 @@ class GmailMailer:
                 userId=self.user_id,
                 id=gmail_id,
                 format="metadata",
-                metadataHeaders=["Message-ID"],
+                metadataHeaders=[name],
             )
         )
         try:
@@ -113,7 +152,7 @@ class GmailMailer:
         except Exception as exc:
             raise classify(exc, operation="gmail messages.get") from exc
         for header in answer.get("payload", {}).get("headers", ()):
-            if str(header.get("name", "")).lower() == "message-id":
+            if str(header.get("name", "")).lower() == name.lower():
                 return str(header.get("value", ""))
         return None
 

@@ -218,6 +218,21 @@ def build_service(
     )
 
 
+def set_http_timeout(service: Any, seconds: float) -> None:
+    """Shorten the timeout of a googleapiclient service's transport, for the requests still
+    needed while stopping: new connections and the open keep-alive ones alike. A transport
+    without these attributes (a unit-test mock) is left alone."""
+    http = getattr(getattr(service, "_http", None), "http", None)
+    if not isinstance(http, httplib2.Http):
+        return
+    http.timeout = seconds
+    for conn in list(getattr(http, "connections", {}).values()):
+        conn.timeout = seconds
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            sock.settimeout(seconds)
+
+
 def execute(operation: str, write: bool, request: Any) -> dict[str, Any]:
     """Run a googleapiclient request once (``num_retries=0``: the library's retries resend
     POSTs) and translate any failure into AdapterError; ``write`` as in errors.classify."""

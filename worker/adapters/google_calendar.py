@@ -12,7 +12,7 @@ import google.auth.credentials
 from googleapiclient.errors import HttpError
 
 from worker.adapters.errors import classify, mask_email
-from worker.adapters.google_auth import build_service, execute
+from worker.adapters.google_auth import build_service, execute, set_http_timeout
 from worker.adapters.memory import merge_spans, require_aware
 from worker.model import AdapterError, EventResult, EventSpec
 
@@ -57,6 +57,11 @@ class GoogleCalendar:
         self.meet_poll_gets = meet_poll_gets
         self.meet_poll_delay = meet_poll_delay
         self._sleep = sleep
+
+    def set_timeout(self, seconds: float) -> None:
+        """Shorter request timeouts from now on (the worker is stopping)."""
+        set_http_timeout(self._service, seconds)
+        self.meet_poll_gets = 0  # no more waiting for a Meet link: the next tick looks again
 
     # ---- port
 

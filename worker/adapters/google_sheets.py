@@ -92,6 +92,10 @@ class GoogleSheet:
         self._info: SheetInfo | None = None
         self._tabs_known: set[str] = set()
 
+    def set_timeout(self, seconds: float) -> None:
+        """Shorter request timeouts from now on (the worker is stopping: flush, then exit)."""
+        self._http.set_timeout(seconds)
+
     # ---- port
 
     def info(self) -> SheetInfo:

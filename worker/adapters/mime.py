@@ -64,6 +64,9 @@ def _message_id(value: str) -> str:
     return value
 
 
+ORIGINAL_ID_HEADER = "X-Balcao-Message-ID"
+
+
 def build_message(
     spec: EmailSpec, *, sender: str, date: datetime, reply_to: str | None = None
 ) -> EmailMessage:
@@ -78,6 +81,9 @@ def build_message(
     msg["Subject"] = _no_newlines("Subject", spec.subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = _message_id(spec.message_id)
+    # The same id again in a header Gmail never rewrites: when Gmail replaces Message-ID, the
+    # sent-mail lookup after an unknown outcome still recognises our message (GmailMailer).
+    msg[ORIGINAL_ID_HEADER] = spec.message_id
     if reply_to:
         msg["Reply-To"] = parse_mailbox(reply_to, name="Reply-To")
     # RFC 3834: tells auto-responders (vacation replies) not to answer.
