@@ -8,6 +8,8 @@ Definitions (printed with the report so nobody has to guess):
   time zone;
 - kept = booked (the Calendar event created) at or before the deadline; missed = booked after
   it, or not booked and the deadline has passed; open = not booked, deadline still ahead;
+- the appointment itself may still fall after the deadline (no earlier free slot): counted
+  apart, as staff see it in `Observação`;
 - booking time = when balcao's Calendar event for the request was created (first one), or,
   for a request marked `Agendado` without an event record, its last update.
 
@@ -45,7 +47,7 @@ def frames(journal: Any) -> tuple[Any, Any]:
 
     req = pd.read_sql_query(
         "SELECT protocol, status, valid, duplicate_of, submitted, received_at, deadline, "
-        "updated_at FROM requests",
+        "updated_at, slot_start FROM requests",
         journal.db,
     )
     events = pd.read_sql_query(
@@ -53,7 +55,7 @@ def frames(journal: Any) -> tuple[Any, Any]:
         "WHERE kind = 'event' AND state = 'done' AND done_at IS NOT NULL GROUP BY protocol",
         journal.db,
     )
-    for col in ("submitted", "received_at", "deadline", "updated_at"):
+    for col in ("submitted", "received_at", "deadline", "updated_at", "slot_start"):
         req[col] = pd.to_datetime(req[col], utc=True, format="ISO8601")
     events["booked_at"] = pd.to_datetime(events["booked_at"], utc=True, format="ISO8601")
     return req, events
@@ -98,6 +100,9 @@ def build_report(journal: Any, s: Settings, now: datetime) -> str:
     out.append(f"  missed    {late + overdue:>5}   booked late: {late}; not booked and past "
                f"the deadline: {overdue}")
     out.append(f"  open      {open_:>5}   not booked yet, deadline ahead")
+    slot_late = int((is_booked & has_deadline & (month["slot_start"] > month["deadline"])).sum())
+    out.append(f"  of the booked, {slot_late} have their appointment itself after the deadline "
+               "(no earlier free slot)")
     waits = (month.loc[is_booked, "booked_at"] - month.loc[is_booked, "since"]).dt.total_seconds()
     waits = waits.dropna()
     if len(waits):

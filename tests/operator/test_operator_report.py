@@ -52,6 +52,7 @@ def test_the_report_counts_statuses_deadlines_and_the_median_wait(seeded: Path) 
     assert "  kept          1   booked on or before the deadline" in lines
     assert "  missed        3   booked late: 1; not booked and past the deadline: 2" in lines
     assert "  open          1   not booked yet, deadline ahead" in lines
+    assert "  of the booked, 1 have their appointment itself after the deadline (no earlier free slot)" in lines
     # Waits of 4 h and 30 h.
     assert "  median time from submission to booking: 17 h 0 min (2 booked)" in lines
     assert "E-mails in the last 24 h: 2 of mail.daily_limit 400 (0%)" in lines
