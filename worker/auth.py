@@ -217,8 +217,10 @@ def _flow(
         )
     except OSError as exc:
         print(
-            f"✗ cannot listen on localhost:{port} for Google's redirect ({exc.strerror or exc}); "
-            "choose another port with --port",
+            f"✗ cannot listen on localhost:{port} for Google's redirect ({exc.strerror or exc}): "
+            "another program uses that port, or `balcao auth` ran less than a minute ago (the "
+            "system holds the port briefly); wait a minute, or choose another port with --port "
+            "(and forward that one)",
             file=stream,
         )
         return EXIT_FAIL
