@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import shutil
 import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -180,3 +183,17 @@ def test_the_dockerfile_runs_as_a_non_root_user_with_a_journal_volume_and_no_sec
     ignore = (REPO / ".dockerignore").read_text(encoding="utf-8").split()
     for entry in (".venv", "credentials.json", "token.json", "service-account*.json", "*.sqlite3"):
         assert entry in ignore
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
+    # verify insists that ExecStart exists: point it at this checkout's entry point.
+    here = Path(sys.executable).parent / "balcao"
+    text = UNIT.read_text(encoding="utf-8").replace(
+        "/opt/balcao/.venv/bin/balcao", str(here if here.exists() else sys.executable))
+    copy = tmp_path / "balcao.service"
+    copy.write_text(text, encoding="utf-8")
+    result = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "balcao.service" not in result.stderr, result.stderr
