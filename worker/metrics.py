@@ -64,10 +64,30 @@ class Metrics:
 
     def start(self, port: int, host: str = "127.0.0.1") -> int:
         """Serve ``/metrics`` on ``host:port`` in a daemon thread; returns the bound port
-        (``port`` 0 takes a free one)."""
-        from prometheus_client import start_http_server
+        (``port`` 0 takes a free one).
 
-        self._server, self._thread = start_http_server(port, addr=host, registry=self.registry)
+        What prometheus_client's ``start_http_server`` does, with a short poll interval so
+        ``stop()`` returns at once instead of after half a second."""
+        import socket
+        import threading
+        from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+        from prometheus_client import make_wsgi_app
+        from prometheus_client.exposition import ThreadingWSGIServer
+
+        class Server(ThreadingWSGIServer):
+            address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+
+        class Quiet(WSGIRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass  # a scrape every 15 s must not flood the journal
+
+        self._server = make_server(host, port, make_wsgi_app(self.registry), Server,
+                                   handler_class=Quiet)
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05},
+                                        name="balcao-metrics", daemon=True)
+        self._thread.start()
         return int(self._server.server_port)
 
     def stop(self) -> None:
