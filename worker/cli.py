@@ -138,7 +138,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if cmd == "check":
         from worker.check import run_check
 
-        return run_check(_settings(args.config), probe=args.probe)
+        return run_check(_settings(args.config), probe=args.probe, config_path=args.config)
     if cmd == "auth":
         from worker.auth import run_auth
 
