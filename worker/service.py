@@ -162,6 +162,8 @@ class _Tick:
         # Message-IDs of open mail intents that this tick's reconciliation looked up in sent
         # mail and did not find: only those are resent (same Message-ID) when search is on.
         self.unsent: set[str] = set()
+        # Requests whose intents reconciliation settled: their status is derived again.
+        self.reconciled: dict[str, RequestRecord] = {}
 
     # ------------------------------------------------------------- orchestration
 
@@ -188,7 +190,9 @@ class _Tick:
         work = self._open_work(decisions)
         self._book(work)
         self._mail(work)
-        self._finish_statuses(work)
+        in_work = {r.protocol for r in work}
+        settled = [r for r in self.reconciled.values() if r.protocol not in in_work]
+        self._finish_statuses([*work, *settled])
         self._write_back(view)
         self._advance_cursor(read, view, unhandled)
         self._heartbeat()
@@ -654,6 +658,8 @@ class _Tick:
         self.j.update(rec, **changes)
         if state in ("created", "pending", "cancelled") and rec.event_id:
             self.j.record_done(rec.event_id, rec.event_id, self.now)
+        elif state == "failed" and rec.event_id:
+            self.j.record_failed(rec.event_id, self.now)
         if state == "created":
             self.report.events_created += 1
             self.j.audit(self.now, rec.protocol, "event_created", rec.event_id or "")
@@ -795,28 +801,37 @@ class _Tick:
                 plan_send.append((rec, kind, spec, unknown))
         self.d.crash("after_mail_intent")
         results: list[tuple[RequestRecord, str, EmailSpec, str | None, str | None]] = []
-        for rec, kind, spec, _unknown in plan_send:
-            if self._stopping():
-                break
-            try:
-                # Never retried here or in any library: a lost answer is settled by the intent
-                # (sent-mail search, or a resend with the same Message-ID), DESIGN §4.
-                provider_id = self.d.mailer.send(spec)
-            except AdapterError as exc:
-                if exc.auth:
-                    self._record_mail(results)
-                    raise AuthPaused(exc) from None
-                if exc.outcome_unknown:
-                    results.append((rec, kind, spec, None, "unknown"))
-                elif exc.transient:
-                    results.append((rec, kind, spec, None, "transient"))
-                else:
-                    log.error("%s: %s e-mail refused: %s", rec.protocol, kind, exc.message)
-                    results.append((rec, kind, spec, None, "mail_failed"))
-                continue
-            results.append((rec, kind, spec, provider_id, None))
-            self.d.crash("after_send")
-        self._record_mail(results)
+        done = 0  # plan_send[:done] were attempted
+        try:
+            for rec, kind, spec, _unknown in plan_send:
+                if self._stopping():
+                    break
+                try:
+                    # Never retried here or in any library: a lost answer is settled by the
+                    # intent (sent-mail search, or a resend with the same Message-ID), DESIGN §4.
+                    provider_id = self.d.mailer.send(spec)
+                except AdapterError as exc:
+                    if exc.auth:  # refused before acting: this one was not sent either
+                        raise AuthPaused(exc) from None
+                    done += 1
+                    if exc.outcome_unknown:
+                        results.append((rec, kind, spec, None, "unknown"))
+                    elif exc.transient:
+                        results.append((rec, kind, spec, None, "transient"))
+                    else:
+                        log.error("%s: %s e-mail refused: %s", rec.protocol, kind, exc.message)
+                        results.append((rec, kind, spec, None, "mail_failed"))
+                    continue
+                done += 1
+                results.append((rec, kind, spec, provider_id, None))
+                self.d.crash("after_send")
+        finally:
+            # Stopped or paused: intents never attempted are released (certainly not sent), so
+            # the next start neither searches for them nor "resends" them; older unknown ones
+            # stay open.
+            for rec, kind, spec, unknown in plan_send[done:]:
+                results.append((rec, kind, spec, None, "unknown" if unknown else "not_attempted"))
+            self._record_mail(results)
 
     def _record_mail(
         self, results: list[tuple[RequestRecord, str, EmailSpec, str | None, str | None]]
@@ -826,7 +841,10 @@ class _Tick:
                 state_field = "ack_state" if kind == "ack" else "conf_state"
                 if problem is None:
                     # Only the mail's own waiting reasons end here: "no slot" and the like stay.
-                    cleared = "" if rec.problem in ("mail_cap", "transient") else rec.problem
+                    # A transient problem of the event (still to be created) stays too.
+                    cleared = rec.problem if rec.problem not in ("mail_cap", "transient") or (
+                        rec.problem == "transient" and rec.event_state == "intent"
+                    ) else ""
                     self.j.update(rec, **{state_field: "sent"}, problem=cleared)
                     self.j.record_done(spec.message_id, provider_id or "", self.now)
                     self.j.audit(self.now, rec.protocol, f"{kind}_sent", spec.message_id)
@@ -837,6 +855,9 @@ class _Tick:
                     self.j.update(rec, problem="transient")
                 elif problem == "transient":
                     self.j.update(rec, **{state_field: ""}, problem="transient")
+                    self.j.record_failed(spec.message_id, self.now)
+                elif problem == "not_attempted":
+                    self.j.update(rec, **{state_field: ""})
                     self.j.record_failed(spec.message_id, self.now)
                 else:
                     self.j.update(rec, **{state_field: "failed"}, problem="mail_failed")
@@ -1120,6 +1141,7 @@ class _Tick:
             rec = self._rec(eff.protocol)
             if rec is None:
                 continue
+            self.reconciled[rec.protocol] = rec
             try:
                 if eff.kind == "event":
                     self._reconcile_event(rec, eff.key)
@@ -1174,9 +1196,9 @@ class _Tick:
             )
         if found:
             with self.j.tx():
+                keep = rec.problem != "transient" or rec.event_state == "intent"
                 self.j.update(
-                    rec, **{state_field: "sent"},
-                    problem="" if rec.problem == "transient" else rec.problem,
+                    rec, **{state_field: "sent"}, problem=rec.problem if keep else "",
                     updated_at=self.now.isoformat(),
                 )
                 self.j.record_done(key, found, self.now)
