@@ -151,6 +151,10 @@ class RequestRecord:
 
 
 _COLUMNS = [f.name for f in fields(RequestRecord)]
+# Fields the owned sheet cells are derived from (service._owned_values).
+_SHOWN = frozenset(
+    {"status", "reason", "deadline", "slot_start", "event_state", "meet_link", "channel"}
+)
 
 
 @dataclass(frozen=True)
@@ -334,7 +338,15 @@ class Journal:
 
     def update(self, rec: RequestRecord, **changes: Any) -> None:
         """Apply ``changes`` to the record and the row; ``updated_at`` must be among them
-        when the change is visible to staff."""
+        when the change is visible to staff.
+
+        A change to anything the sheet shows marks the record not written (``in_sheet = 0``)
+        in the same transaction, so a write-back that fails or never happens (a crash, a lost
+        answer, a deleted row) is retried on the next tick that sees the row."""
+        if "in_sheet" not in changes and any(
+            k in _SHOWN and getattr(rec, k) != v for k, v in changes.items()
+        ):
+            changes["in_sheet"] = 0
         for k, v in changes.items():
             setattr(rec, k, v)
         sets = ", ".join(f"{k} = ?" for k in changes)

@@ -309,10 +309,13 @@ class _Tick:
     def _known(self) -> tuple[dict[str, plan.Known], dict[str, list[str]]]:
         known: dict[str, plan.Known] = {}
         by_ts: dict[str, list[str]] = {}
+        self.unwritten: set[str] = set()
         for protocol, key, in_sheet in self.j.db.execute(
             "SELECT protocol, ts_key, in_sheet FROM requests ORDER BY seq"
         ):
             known[protocol] = plan.Known(protocol, key, bool(in_sheet))
+            if not in_sheet:
+                self.unwritten.add(protocol)
             if key is not None:
                 by_ts.setdefault(key, []).append(protocol)
         return known, by_ts
@@ -466,6 +469,13 @@ class _Tick:
                 )
                 self.j.audit(self.now, protocol, "edited", "respondent changed the answers")
                 log.info("%s edited by the respondent after processing: flagged", protocol)
+                # The write-back's identity re-read must find the row under its new timestamp.
+                old = self.known.get(protocol)
+                if old is not None and old.ts_key in self.by_ts:
+                    self.by_ts[old.ts_key] = [p for p in self.by_ts[old.ts_key] if p != protocol]
+                self.known[protocol] = plan.Known(protocol, new_key, True)
+                if new_key is not None:
+                    self.by_ts.setdefault(new_key, []).append(protocol)
                 self.report.flagged += 1
 
     def _rec(self, protocol: str) -> RequestRecord | None:
@@ -923,12 +933,20 @@ class _Tick:
 
     def _write_back(self, view: plan.IdentityView) -> None:
         targets: dict[str, RequestRecord] = dict(self.touched)
+        # Values a past write-back could not place (the row was not found at that moment)
+        # are written as soon as the row is seen again.
+        for protocol in getattr(self, "unwritten", ()):
+            if protocol in view.row_of and protocol not in targets:
+                rec = self._rec(protocol)
+                if rec is not None:
+                    targets[protocol] = rec
         for _row, protocol in view.repairs:
             rec = self._rec(protocol)
             if rec is not None:
                 targets[protocol] = rec
                 self.forced_rows[protocol] = _row
         pending: dict[str, plan.OwnedValues] = {}
+        clean: list[RequestRecord] = []
         for protocol, rec in targets.items():
             try:
                 values = self._owned_values(rec)
@@ -937,20 +955,28 @@ class _Tick:
                     self._poison(rec, exc, "write-back")
                 continue
             if values.digest() == rec.written and protocol not in self.forced_rows:
+                if not rec.in_sheet:
+                    clean.append(rec)  # changed and changed back: the sheet already shows it
                 continue
             pending[protocol] = values
+        if clean:
+            with self.j.tx():
+                for rec in clean:
+                    self.j.update(rec, in_sheet=1)
         if not pending:
             return
         self._stopping()  # shortens request timeouts when a stop was asked for: flush fast
         # The identity re-read and the write are retried together: constant values placed by
         # identity, so a repeat (after a lost answer, or a sort in between) lands right.
         placed = self._call(lambda: self._place_and_write(pending), "sheets write-back")
-        if not placed:
-            return
+        done = {p for p, _ in placed}
         with self.j.tx():
             for protocol, values in placed:
                 rec = targets[protocol]
                 self.j.update(rec, in_sheet=1, written=values.digest())
+            for protocol in pending:
+                if protocol not in done and targets[protocol].in_sheet:
+                    self.j.update(targets[protocol], in_sheet=0)  # not placed: again later
         self.placed = {p for p, _ in placed}
 
     def _place_and_write(
