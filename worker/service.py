@@ -7,6 +7,7 @@ is an argument). Crash points mark every effect boundary (see worker.crashpoints
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import re
 import threading
@@ -213,6 +214,12 @@ class _Tick:
         return self.d.state.info
 
     def _read(self, info: SheetInfo) -> _Read:
+        if not self.d.state.columns:
+            # A new process (a restart, or `run --once` from cron) reuses the column map the
+            # journal remembers, so even its first tick reads narrow columns, not the sheet.
+            stored = self.j.get_meta("columns")
+            if stored:
+                self.d.state.columns = {str(k): int(v) for k, v in json.loads(stored).items()}
         for _attempt in range(3):
             cols = self.d.state.columns
             cursor = self.j.cursor if cols else 1
@@ -252,6 +259,9 @@ class _Tick:
                 self.d.state.columns = new_cols
                 continue
             self.d.state.columns = new_cols
+            if not self.dry_run and new_cols != cols:
+                with self.j.tx():
+                    self.j.set_meta("columns", json.dumps(new_cols, sort_keys=True))
             tail_rows = list(results[-1]) if with_tail else []
             tail = {tail_start + i: list(row) for i, row in enumerate(tail_rows)}
             ts: dict[int, CellValue] = {}

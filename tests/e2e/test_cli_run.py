@@ -50,6 +50,13 @@ def test_run_once_processes_the_sample_and_a_second_run_changes_nothing(
     )
     assert len(sandbox_proc.messages()) == sent and len(sandbox_proc.events()) == events
     assert sandbox_proc.sheet() == sheet
+    # Even a fresh process reads only the header and narrow identity columns when idle.
+    (read,) = [e for e in log if e["method"].endswith("batchGet")]
+    ranges = read["query"]["ranges"]
+    ranges = ranges if isinstance(ranges, list) else [ranges]
+    assert not any(re.fullmatch(r".*!A2:([B-Z]|[A-Z]{2,})", r) for r in ranges), ranges
+    first_read = next(e for e in sandbox_proc.requests() if e["method"].endswith("batchGet"))
+    assert read["bytes"] < first_read["bytes"] / 2
 
 
 def test_tick_with_new_rows_costs_one_read_one_freebusy_one_reread_one_write(
