@@ -204,6 +204,7 @@ class Loop:
         self.max_ticks = max_ticks
         self.ticks = 0
         self.last_good: datetime | None = None
+        self.metrics: Any = None
 
     def _signal(self, signum: int, _frame: FrameType | None) -> None:
         if self.stop.is_set():
@@ -228,7 +229,17 @@ class Loop:
     def run(self) -> int:
         import schedule
 
+        from worker import metrics as metrics_mod
+        from worker.retry import Retrier, RetryPolicy
+
         self.install_signals()
+        # Retry waits inside a tick keep systemd's watchdog fed: a long backoff is not a hang.
+        r = self.s.retry
+        self.deps.retrier = Retrier(
+            RetryPolicy(r.attempts, r.base_delay_seconds, r.max_delay_seconds),
+            self.stop, sleep=self._watchful_sleep,
+        )
+        self.metrics = metrics_mod.from_settings(self.s)
         scheduler = schedule.Scheduler()
         scheduler.every(1).days.do(self._purge)
         self._purge()
@@ -241,8 +252,14 @@ class Loop:
         while not self.stop.is_set():
             self.notifier.watchdog()
             if time.monotonic() >= next_tick:
+                started = time.monotonic()
                 report = tick(self.deps, self.s, accept_backlog=self.accept_backlog)
                 self.ticks += 1
+                if self.metrics is not None:
+                    self.metrics.observe(
+                        report, self.deps.journal, _now(self.s),
+                        duration=time.monotonic() - started,
+                    )
                 if report.ok:
                     self.failures = 0
                     self.last_good = report.started
@@ -262,8 +279,22 @@ class Loop:
             scheduler.run_pending()
             self.stop.wait(min(1.0, max(0.0, next_tick - time.monotonic())))
         self.notifier.stopping()
+        if self.metrics is not None:
+            self.metrics.stop()
         log.info("balcao stopped")
         return EXIT_OK
+
+    def _watchful_sleep(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` in slices of at most 1 s, feeding the watchdog; True when
+        a stop was requested meanwhile."""
+        end = time.monotonic() + seconds
+        while True:
+            self.notifier.watchdog()
+            left = end - time.monotonic()
+            if left <= 0:
+                return self.stop.is_set()
+            if self.stop.wait(min(1.0, left)):
+                return True
 
     def _purge(self) -> None:
         try:

@@ -197,3 +197,60 @@ def test_systemd_analyze_verifies_the_unit(tmp_path: Path) -> None:
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "balcao.service" not in result.stderr, result.stderr
+
+
+def test_the_watchdog_is_fed_while_a_request_is_retried_inside_a_tick(
+    tmp_path: Path, notify_socket: tuple[str, socket.socket], keep_signal_handlers: None,
+) -> None:
+    from tests.service.harness import Harness
+
+    h = Harness(tmp_path, datetime(2026, 3, 18, 10, 0, tzinfo=ZoneInfo("America/Bahia")))
+    s = dataclasses.replace(
+        h.s, poll=dataclasses.replace(h.s.poll, interval_seconds=0.05),
+        retry=dataclasses.replace(h.s.retry, attempts=2, base_delay_seconds=1.5,
+                                  max_delay_seconds=1.5),
+    )
+    # A transient error with Retry-After: the retry waits 1.5 s inside the tick.
+    h.sheet.fail_next("info", AdapterError("sheets: HTTP 503", True, status=503, retry_after=1.5))
+    address, sock = notify_socket
+    loop = Loop(h.deps, s, threading.Event(), notifier=Notifier(address), max_ticks=1)
+    assert loop.run() == 0
+    messages = received(sock)
+    ready = next(i for i, m in enumerate(messages) if m.get("READY") == "1")
+    first_status = next(i for i, m in enumerate(messages) if "STATUS" in m and i > ready)
+    # At least two pings during the 1.5 s wait, before the tick's status arrived.
+    pings = [m for m in messages[ready + 1:first_status] if m.get("WATCHDOG") == "1"]
+    assert len(pings) >= 2, messages
+    assert messages[first_status]["STATUS"].startswith("last good tick")
+
+
+def test_the_loop_serves_metrics_when_enabled(
+    tmp_path: Path, keep_signal_handlers: None,
+) -> None:
+    import urllib.request
+
+    from tests.service.harness import Harness
+
+    h = Harness(tmp_path, datetime(2026, 3, 18, 10, 0, tzinfo=ZoneInfo("America/Bahia")))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    s = dataclasses.replace(
+        h.s, poll=dataclasses.replace(h.s.poll, interval_seconds=0.05),
+        metrics=dataclasses.replace(h.s.metrics, enabled=True, port=port),
+    )
+    loop = Loop(h.deps, s, threading.Event(), notifier=Notifier(""), max_ticks=2)
+    scraped: list[str] = []
+    real_tick_end = loop.notifier.status
+
+    def scrape_then_status(text: str) -> None:
+        if not scraped:
+            with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                f"http://127.0.0.1:{port}/metrics", timeout=5
+            ) as resp:
+                scraped.append(resp.read().decode())
+        real_tick_end(text)
+
+    loop.notifier.status = scrape_then_status  # type: ignore[method-assign]
+    assert loop.run() == 0
+    assert scraped and 'balcao_ticks_total{result="ok"} 1.0' in scraped[0]
