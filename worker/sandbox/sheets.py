@@ -312,6 +312,26 @@ def _atomic(sp: Spreadsheet, fn: Any) -> Any:
         raise
 
 
+def _atomic_values(sp: Spreadsheet, fn: Any) -> Any:
+    """``_atomic`` for writes that only store cell values and number formats (values.update,
+    values.batchUpdate): an undo log instead of a deep copy, so one write costs O(cells
+    written) rather than O(sheet) (0.2 s per write on a 50,000-row sheet otherwise)."""
+    saved = [(sh, sh.formats, sh.row_count, sh.col_count) for sh in sp.sheets]
+    for sh in sp.sheets:
+        sh.undo = []
+    try:
+        return fn()
+    except Exception:
+        for sh, formats, rows, cols in saved:
+            sh.rollback(sh.undo or [])
+            sh.formats, sh.row_count, sh.col_count = formats, rows, cols
+        sp.sheets = [s for s, *_ in saved]
+        raise
+    finally:
+        for sh, *_ in saved:
+            sh.undo = None
+
+
 def values_update(ctx: Ctx) -> Reply:
     sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
     option = _input_option(ctx.q("valueInputOption"))
@@ -321,7 +341,7 @@ def values_update(ctx: Ctx) -> Reply:
             f"Requested range [{body['range']}] must match the range in the URL [{ctx.params['range']}]"
         )
     run_armed_sorts(ctx.state, sp.spreadsheet_id)
-    res = _atomic(sp, lambda: write_values(sp, ctx.state, ctx.params["range"], body.get("values"), body.get("majorDimension"), option))
+    res = _atomic_values(sp, lambda: write_values(sp, ctx.state, ctx.params["range"], body.get("values"), body.get("majorDimension"), option))
     vro = ctx.q("responseValueRenderOption") or "FORMATTED_VALUE"
     dtro = ctx.q("responseDateTimeRenderOption") or "SERIAL_NUMBER"
     return Reply(body=_finish_update(sp, res, ctx.q_bool("includeValuesInResponse"), vro, dtro))
@@ -347,7 +367,7 @@ def values_batch_update(ctx: Ctx) -> Reply:
             out.append(res)
         return out
 
-    results = _atomic(sp, apply)
+    results = _atomic_values(sp, apply)
     responses = [_finish_update(sp, r, include, vro, dtro) for r in results]
     total: dict[str, Any] = {"spreadsheetId": sp.spreadsheet_id}
     if responses:

@@ -55,6 +55,10 @@ class Sheet:
     cells: list[list[Any]] = field(default_factory=list)  # ragged; None = empty
     formats: list[tuple[Box, dict[str, Any]]] = field(default_factory=list)  # later wins
     extra_properties: dict[str, Any] = field(default_factory=dict)
+    # While a value write runs (sheets._atomic_values): (row, col, old value, rows before,
+    # row length before or -1) per ``set``, so a failed write is undone without deep-copying
+    # the whole sheet first.
+    undo: list[tuple[int, int, Any, int, int]] | None = field(default=None, repr=False, compare=False)
 
     # -- cells -----------------------------------------------------------------------------
     def get(self, r: int, c: int) -> Any:
@@ -65,6 +69,9 @@ class Sheet:
     def set(self, r: int, c: int, value: Any) -> None:
         if value == "":
             value = None
+        if self.undo is not None:
+            had_row = r < len(self.cells)
+            self.undo.append((r, c, self.get(r, c), len(self.cells), len(self.cells[r]) if had_row else -1))
         while len(self.cells) <= r:
             self.cells.append([])
         row = self.cells[r]
@@ -73,6 +80,16 @@ class Sheet:
         while len(row) <= c:
             row.append(None)
         row[c] = value
+
+    def rollback(self, undo: list[tuple[int, int, Any, int, int]]) -> None:
+        """Undo the ``set`` calls logged in ``undo`` (latest first), lengths included."""
+        for r, c, old, n_rows, row_len in reversed(undo):
+            if row_len >= 0:
+                row = self.cells[r]
+                if c < len(row):
+                    row[c] = old
+                del row[row_len:]
+            del self.cells[n_rows:]
 
     def last_row(self) -> int:
         """Number of rows up to the last non-empty one (0 when empty)."""
