@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from worker import bootstrap, config, crashpoints  # noqa: E402
+from worker import bootstrap, config, crashpoints, plan  # noqa: E402
 from worker.journal import Journal  # noqa: E402
 from worker.retry import Retrier, RetryPolicy  # noqa: E402
 from worker.service import Deps, run_once  # noqa: E402
@@ -67,12 +67,6 @@ def rss_mb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _col(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 class SimulatedCrash(BaseException):
@@ -206,7 +200,7 @@ class Soak:
         state, whose size grows with the run and would inflate this process's RSS)."""
         assert self.deps is not None
         info = self.deps.sheet.info()
-        last = _col(info.column_count)
+        last = plan.col_letter(info.column_count)
         return [list(r) for r in self.deps.sheet.read([f"A1:{last}{info.row_count}"])[0]]
 
     def staff(self) -> None:

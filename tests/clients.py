@@ -51,3 +51,16 @@ def make_google_service(api: str, version: str, base_url: str, credentials: Any 
     http = AuthorizedHttp(credentials or Credentials(token="test"), http=httplib2.Http(timeout=timeout, proxy_info=None))
     return build(api, version, http=http, client_options={"api_endpoint": api_endpoint(api, base_url)},
                  static_discovery=True, cache_discovery=False)
+
+
+def call_json(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10) -> Any:
+    """One JSON request to the sandbox's control surface (no proxies), its decoded answer."""
+    import json
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(base_url + path, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(req, timeout=timeout) as resp:
+        return json.loads(resp.read() or b"null")

@@ -7,16 +7,16 @@ in ``tests/clients.py``.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.clients import call_json
 
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:  # so that `from tests.clients import ...` works however pytest is started
@@ -55,12 +55,7 @@ class SandboxHandle:
         self.app = server.app
 
     def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(req, timeout=10) as resp:
-            return json.loads(resp.read() or b"null")
+        return call_json(self.url, method, path, body)
 
     def post(self, path: str, json: Any = None) -> Any:
         return self._call("POST", path, json if json is not None else {})

@@ -44,6 +44,15 @@ def protocol_seq(text: object) -> int | None:
     return int(m.group(2)) if m else None
 
 
+def col_letter(n: int) -> str:
+    """A 1-based column number in A1 letters: 1 → ``A``, 26 → ``Z``, 27 → ``AA``."""
+    s = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
 def event_id(protocol: str, revision: int) -> str:
     """Deterministic Calendar event id: base32hex (a–v, 0–9) of a hash of protocol and revision,
     so a retried insert after a crash gets 409 instead of a second event."""

@@ -69,7 +69,7 @@ def recover_into(
     now: datetime,
 ) -> dict[str, int]:
     info = sheet.info()
-    last = _col(max(info.column_count, 1))
+    last = plan.col_letter(max(info.column_count, 1))
     header_rows, rows = sheet.read(["1:1", f"A2:{last}"])
     header: Sequence[CellValue] = header_rows[0] if header_rows else []
     titles = intake.ColumnTitles(**{
@@ -191,11 +191,3 @@ def _serial_dt(v: object, tz: str) -> datetime | None:
     if isinstance(v, int | float) and not isinstance(v, bool):
         return intake.serial_to_datetime(float(v), tz)
     return None
-
-
-def _col(n: int) -> str:
-    out = ""
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out

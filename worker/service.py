@@ -101,15 +101,6 @@ class Deps:
             )
 
 
-def col_letter(n: int) -> str:
-    """1 → A, 26 → Z, 27 → AA."""
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
 # --------------------------------------------------------------------------- the tick
 
 
@@ -223,7 +214,7 @@ class _Tick:
         for _attempt in range(3):
             cols = self.d.state.columns
             cursor = self.j.cursor if cols else 1
-            last = col_letter(max(info.column_count, 1))
+            last = plan.col_letter(max(info.column_count, 1))
             ranges = ["1:1"]
             narrow: list[str] = []
             if cols:
@@ -231,7 +222,7 @@ class _Tick:
                 if self.s.scheduling.mode == "manual":
                     narrow.append("Atendimento")
                 for key in narrow:
-                    letter = col_letter(cols[key] + 1)
+                    letter = plan.col_letter(cols[key] + 1)
                     ranges.append(f"{letter}2:{letter}")
             tail_start = cursor + 1
             if tail_start > info.row_count:
@@ -312,7 +303,7 @@ class _Tick:
         date_cols = [first + i for i, t in enumerate(titles) if t in intake.DATE_COLUMNS]
         # Not retried: appendDimension is not idempotent (a repeat would widen the grid twice).
         self._call(lambda: self.d.sheet.add_columns(titles, first, date_cols), retry=False)
-        log.info("created columns %s from column %s", ", ".join(titles), col_letter(first))
+        log.info("created columns %s from column %s", ", ".join(titles), plan.col_letter(first))
 
     # ------------------------------------------------------------- identity
 
@@ -995,7 +986,7 @@ class _Tick:
         """Re-read the identity columns just before writing (staff may have sorted meanwhile),
         then write every owned cell in ONE values.batchUpdate (RAW)."""
         cols = self.d.state.columns
-        ts_l, p_l = col_letter(cols["timestamp"] + 1), col_letter(cols["Protocolo"] + 1)
+        ts_l, p_l = plan.col_letter(cols["timestamp"] + 1), plan.col_letter(cols["Protocolo"] + 1)
         res = self.d.sheet.read([f"{ts_l}2:{ts_l}", f"{p_l}2:{p_l}"])
         ts = {2 + i: row[0] for i, row in enumerate(res[0]) if row}
         proto = {2 + i: row[0] for i, row in enumerate(res[1]) if row}

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.clients import call_json
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,12 +22,7 @@ class SandboxProcess:
         self.proc = proc
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(req, timeout=10) as resp:
-            return json.loads(resp.read() or b"null")
+        return call_json(self.url, method, path, body)
 
     def state(self) -> dict[str, Any]:
         return dict(self.call("GET", "/_sandbox/state"))

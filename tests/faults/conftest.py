@@ -14,14 +14,12 @@ from __future__ import annotations
 import base64
 import email
 import email.policy
-import json
 import os
 import re
 import sqlite3
 import subprocess
 import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +29,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from tests.clients import call_json
 
 REPO = Path(__file__).resolve().parents[2]
 BAHIA = ZoneInfo("America/Bahia")
@@ -61,12 +61,7 @@ class Sandbox:
         self.url: str = server.url
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with opener.open(req, timeout=10) as resp:
-            return json.loads(resp.read() or b"null")
+        return call_json(self.url, method, path, body)
 
     def fault(self, path_regex: str, **spec: Any) -> None:
         self.call("POST", "/_sandbox/faults", {"path_regex": path_regex, **spec})

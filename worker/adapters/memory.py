@@ -13,6 +13,7 @@ from typing import Any
 
 from worker.adapters.mime import build_message
 from worker.model import AdapterError, EmailSpec, EventResult, EventSpec
+from worker.plan import col_letter
 from worker.ports import CellValue, CellWrite, SheetInfo
 
 Grid = list[list[CellValue | None]]
@@ -66,16 +67,6 @@ class _Faults:
 # --------------------------------------------------------------------------- sheet
 
 _A1 = re.compile(r"^([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?$")
-
-
-def col_letters(column: int) -> str:
-    """1-based column number → letters: 1 → ``A``, 27 → ``AA``."""
-    out = ""
-    n = column
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
 
 
 def col_number(letters: str) -> int:
@@ -280,7 +271,7 @@ class MemorySheet(_Faults):
 
     def _check_inside(self, row: int, column: int) -> None:
         if row < 1 or column < 1 or row > self.row_count or column > self.column_count:
-            raise self._grid_error(f"{col_letters(max(column, 1))}{row}")
+            raise self._grid_error(f"{col_letter(max(column, 1))}{row}")
 
     def _read_one(self, text: str) -> list[list[CellValue]]:
         row0, col0, row1, col1 = parse_a1(text)
@@ -582,7 +573,6 @@ __all__ = [
     "MemorySheet",
     "SentMail",
     "StoredEvent",
-    "col_letters",
     "col_number",
     "meet_link_for",
     "merge_spans",
