@@ -225,12 +225,17 @@ class _Tick:
                     letter = plan.col_letter(cols[key] + 1)
                     ranges.append(f"{letter}2:{letter}")
             tail_start = cursor + 1
-            if tail_start > info.row_count:
-                # The grid grows when Forms appends; refresh the size before giving up on a tail.
+            if cursor > info.row_count:
+                # Rows were deleted since the grid size was read: refresh it (rare).
                 info = self.d.state.info = self._call(self.d.sheet.info, "sheets info")
-            with_tail = tail_start <= info.row_count
+            # Forms grows the grid one row per response, so the cursor is usually the grid's
+            # last row: a range starting past it would be refused ("exceeds grid limits").
+            # Reading open-ended from the cursor row itself, which exists, returns whatever
+            # Forms appended since, with no metadata read; that first row is dropped below.
+            read_from = max(1, min(tail_start, info.row_count))
+            with_tail = info.row_count >= 1
             if with_tail:
-                ranges.append(f"A{tail_start}:{last}")
+                ranges.append(f"A{read_from}:{last}")
             results = self._read_ranges(ranges)
             header = list(results[0][0]) if results[0] else []
             hmap = intake.build_header_map(header, self._titles())
@@ -254,7 +259,11 @@ class _Tick:
                 with self.j.tx():
                     self.j.set_meta("columns", json.dumps(new_cols, sort_keys=True))
             tail_rows = list(results[-1]) if with_tail else []
-            tail = {tail_start + i: list(row) for i, row in enumerate(tail_rows)}
+            tail = {
+                read_from + i: list(row)
+                for i, row in enumerate(tail_rows)
+                if read_from + i >= tail_start
+            }
             ts: dict[int, CellValue] = {}
             proto: dict[int, CellValue] = {}
             appt: dict[int, CellValue] = {}

@@ -289,3 +289,20 @@ def test_header_only_sheet_is_an_idle_tick(h: Harness) -> None:
     assert h.sheet.grid == [HEADER]
     report = h.tick()
     assert report.ok and report.new_requests == 0 and h.mailer.sent == []
+
+
+def test_a_full_grid_grown_by_forms_costs_no_metadata_read_per_tick(tmp_path: Path) -> None:
+    h = Harness(tmp_path, MON)
+    for i in range(3):
+        h.submit(MON - timedelta(hours=2) + timedelta(minutes=i), email=f"p{i}@example.com")
+    h.sheet.row_count = len(h.sheet.grid)  # no spare rows: Forms grows the grid per response
+    h.tick()
+    h.sheet.calls.clear()
+    h.advance(minutes=1)
+    h.tick()  # idle, with the cursor on the grid's last row
+    assert [c[0] for c in h.sheet.calls] == ["read"]
+    new = h.submit(MON, email="late@example.com")  # the grid grows by one row
+    h.advance(minutes=1)
+    h.tick()
+    assert h.cell(new, "Situação") == "Agendado"
+    assert [c[0] for c in h.sheet.calls].count("info") == 0
