@@ -166,13 +166,17 @@ def _duplicate_of(row: ParsedRow, seen: Iterable[Prior], window: timedelta) -> s
 # --------------------------------------------------------------------------- identity
 
 
-@dataclass(frozen=True)
-class Known:
-    """A journal request as far as row identity is concerned."""
+def ts_ident(value: object) -> object | None:
+    """A timestamp cell as an in-memory identity: the value as read (a serial number, or text
+    typed by hand), None when empty. Equal to what ``key_ident(ts_key(value))`` gives back."""
+    if value is None or value == "":
+        return None
+    return value
 
-    protocol: str
-    ts_key: str | None
-    in_sheet: bool
+
+def key_ident(key: str | None) -> object | None:
+    """The identity value of a journal ``ts_key`` (JSON of the cell as read)."""
+    return None if key is None else json.loads(key)
 
 
 @dataclass
@@ -189,11 +193,14 @@ class IdentityView:
 def locate(
     ts_cells: Mapping[int, object],
     protocol_cells: Mapping[int, object],
-    known: Mapping[str, Known],
-    by_ts: Mapping[str, list[str]],
+    known: Mapping[str, object],
+    by_ts: Mapping[object, Sequence[str]],
     skip_rows: Iterable[int] = (),
 ) -> IdentityView:
     """Match sheet rows to known requests by protocol and timestamp, never by row number.
+
+    ``known`` maps each journal protocol to its timestamp identity (``ts_ident``), ``by_ts``
+    the other way round; plain values, not objects, because a sheet holds tens of thousands.
 
     - A row whose protocol cell names a known request with the same timestamp is in place.
     - A row whose timestamp belongs to a known request but shows another or no protocol lost
@@ -206,18 +213,17 @@ def locate(
     view = IdentityView()
     skip = set(skip_rows)
     rows = sorted(set(ts_cells) | set(protocol_cells))
-    ts_rows: dict[str, list[int]] = {}
+    ts_present: set[object] = set()
     for r in rows:
-        k = ts_key(ts_cells.get(r))
+        k = ts_ident(ts_cells.get(r))
         if k is not None:
-            ts_rows.setdefault(k, []).append(r)
+            ts_present.add(k)
     placed: set[str] = set()
     claimed_rows: set[int] = set()
     # Pass 1: rows already carrying the right protocol.
     for r in rows:
         p = _cell_str(protocol_cells.get(r))
-        k = ts_key(ts_cells.get(r))
-        if p in known and p not in placed and known[p].ts_key == k:
+        if p in known and p not in placed and known[p] == ts_ident(ts_cells.get(r)):
             view.row_of[p] = r
             placed.add(p)
             claimed_rows.add(r)
@@ -225,7 +231,7 @@ def locate(
     for r in rows:
         if r in claimed_rows:
             continue
-        k = ts_key(ts_cells.get(r))
+        k = ts_ident(ts_cells.get(r))
         if k is None:
             continue
         for p in by_ts.get(k, ()):
@@ -241,8 +247,8 @@ def locate(
             continue
         p = _cell_str(protocol_cells.get(r))
         if p in known and p not in placed:
-            own = known[p].ts_key
-            if own is None or own not in ts_rows:
+            own = known[p]
+            if own is None or own not in ts_present:
                 view.row_of[p] = r
                 view.edited.append((p, ts_key(ts_cells.get(r))))
                 placed.add(p)
@@ -250,7 +256,7 @@ def locate(
                 continue
         if r in skip:
             continue
-        has_ts = ts_key(ts_cells.get(r)) is not None
+        has_ts = ts_ident(ts_cells.get(r)) is not None
         if p and p in known:
             view.foreign.append(r)
         if has_ts or p:

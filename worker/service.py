@@ -60,12 +60,45 @@ class AuthPaused(Exception):
 
 
 @dataclass
+class IdentityIndex:
+    """Every journal protocol with its timestamp identity (``plan.ts_ident``), both ways."""
+
+    known: dict[str, object] = field(default_factory=dict)
+    by_ts: dict[object, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, journal: Journal) -> IdentityIndex:
+        index = cls()
+        for protocol, key in journal.db.execute(
+            "SELECT protocol, ts_key FROM requests ORDER BY seq"
+        ):
+            index.add(protocol, plan.key_ident(key))
+        return index
+
+    def add(self, protocol: str, ident: object | None) -> None:
+        self.known[protocol] = ident
+        if ident is not None:
+            self.by_ts.setdefault(ident, []).append(protocol)
+
+    def move(self, protocol: str, ident: object | None) -> None:
+        old = self.known.get(protocol)
+        if old is not None and old in self.by_ts:
+            rest = [p for p in self.by_ts[old] if p != protocol]
+            if rest:
+                self.by_ts[old] = rest
+            else:
+                del self.by_ts[old]
+        self.add(protocol, ident)
+
+
+@dataclass
 class TickState:
     """What survives between ticks in memory (the journal holds everything that must survive
     a restart)."""
 
     info: SheetInfo | None = None
     columns: dict[str, int] = field(default_factory=dict)  # field/owned title → 0-based index
+    identity: IdentityIndex | None = None  # dropped whenever a tick fails, reloaded next tick
     paused: str | None = None
     # Reconciliation reads (open intents checked against Google) since start, counted apart
     # from the tick budget; the last tick's figure is in TickReport.reconcile_requests.
@@ -119,7 +152,12 @@ def run_once(
         report.ok = False
         report.error = paused.error.message
         tick.flush_after_pause()
+        deps.state.identity = None
         return report
+    except BaseException:
+        # The in-memory identity map may hold claims whose transaction never committed.
+        deps.state.identity = None
+        raise
     if deps.state.paused and not dry_run:
         log.warning("Google accepts the credentials again: effects resumed")
         deps.state.paused = None
@@ -316,27 +354,21 @@ class _Tick:
 
     # ------------------------------------------------------------- identity
 
-    def _known(self) -> tuple[dict[str, plan.Known], dict[str, list[str]]]:
-        known: dict[str, plan.Known] = {}
-        by_ts: dict[str, list[str]] = {}
-        self.unwritten: set[str] = set()
-        for protocol, key, in_sheet in self.j.db.execute(
-            "SELECT protocol, ts_key, in_sheet FROM requests ORDER BY seq"
-        ):
-            known[protocol] = plan.Known(protocol, key, bool(in_sheet))
-            if not in_sheet:
-                self.unwritten.add(protocol)
-            if key is not None:
-                by_ts.setdefault(key, []).append(protocol)
-        return known, by_ts
+    def _known(self) -> IdentityIndex:
+        """The journal's protocol ↔ timestamp map, loaded once per process and kept up to date
+        by this tick's claims and edits (the lock makes balcao the journal's only writer)."""
+        if self.d.state.identity is None:
+            self.d.state.identity = IdentityIndex.load(self.j)
+        self.unwritten = {
+            p for (p,) in self.j.db.execute("SELECT protocol FROM requests WHERE in_sheet = 0")
+        }
+        return self.d.state.identity
 
-    def _identity(
-        self, read: _Read, known_pair: tuple[dict[str, plan.Known], dict[str, list[str]]]
-    ) -> plan.IdentityView:
-        known, by_ts = known_pair
-        self.known, self.by_ts = known, by_ts
+    def _identity(self, read: _Read, index: IdentityIndex) -> plan.IdentityView:
+        self.known, self.by_ts = index.known, index.by_ts
+        self.index = index
         skip = [r for r, v in read.ts.items() if self._before_go_live(v)]
-        return plan.locate(read.ts, read.proto, known, by_ts, skip)
+        return plan.locate(read.ts, read.proto, index.known, index.by_ts, skip)
 
     def _before_go_live(self, ts_value: object) -> bool:
         since = self.s.form.process_since
@@ -454,9 +486,7 @@ class _Tick:
                     self._poison(rec, poison, "intake")
                 self.touched[dec.protocol] = rec
                 self.forced_rows[dec.protocol] = row.row
-                self.known[dec.protocol] = plan.Known(dec.protocol, rec.ts_key, False)
-                if rec.ts_key is not None:
-                    self.by_ts.setdefault(rec.ts_key, []).append(dec.protocol)
+                self.index.add(dec.protocol, plan.key_ident(rec.ts_key))
                 self.report.new_requests += 1
                 if not dec.actionable:
                     self.report.flagged += 1
@@ -480,12 +510,7 @@ class _Tick:
                 self.j.audit(self.now, protocol, "edited", "respondent changed the answers")
                 log.info("%s edited by the respondent after processing: flagged", protocol)
                 # The write-back's identity re-read must find the row under its new timestamp.
-                old = self.known.get(protocol)
-                if old is not None and old.ts_key in self.by_ts:
-                    self.by_ts[old.ts_key] = [p for p in self.by_ts[old.ts_key] if p != protocol]
-                self.known[protocol] = plan.Known(protocol, new_key, True)
-                if new_key is not None:
-                    self.by_ts.setdefault(new_key, []).append(protocol)
+                self.index.move(protocol, plan.key_ident(new_key))
                 self.report.flagged += 1
 
     def _rec(self, protocol: str) -> RequestRecord | None:
