@@ -39,10 +39,13 @@ class ResponseSheet(Protocol):
         """One metadata read (spreadsheets.get)."""
         ...
 
-    def read(self, ranges: Sequence[str]) -> list[list[list[CellValue]]]:
+    def read(
+        self, ranges: Sequence[str], *, by_column: bool = False
+    ) -> list[list[list[CellValue]]]:
         """ONE values.batchGet of A1 ranges inside the worksheet (e.g. ``"1:1"``, ``"A2:A"``,
-        ``"A120:Z"``), UNFORMATTED_VALUE + SERIAL_NUMBER, rows major. Each result is the list of
-        rows of that range, trailing empties trimmed as Google does (rows may be ragged)."""
+        ``"A120:Z"``), UNFORMATTED_VALUE + SERIAL_NUMBER. Each result is the list of rows of that
+        range (``by_column``: the list of its columns, Google's majorDimension=COLUMNS, far
+        lighter for long narrow ranges), trailing empties trimmed as Google does (ragged)."""
         ...
 
     def write(self, cells: Sequence[CellWrite]) -> None:

@@ -275,7 +275,7 @@ class _Tick:
             if with_tail:
                 ranges.append(f"A{read_from}:{last}")
             results = self._read_ranges(ranges)
-            header = list(results[0][0]) if results[0] else []
+            header = [col[0] if col else "" for col in results[0]]
             hmap = intake.build_header_map(header, self._titles())
             new_cols = self._column_index(hmap)
             if hmap.missing_owned and self.dry_run:
@@ -296,7 +296,7 @@ class _Tick:
             if not self.dry_run and new_cols != cols:
                 with self.j.tx():
                     self.j.set_meta("columns", json.dumps(new_cols, sort_keys=True))
-            tail_rows = list(results[-1]) if with_tail else []
+            tail_rows = _rows_of(results[-1]) if with_tail else []
             tail = {
                 read_from + i: list(row)
                 for i, row in enumerate(tail_rows)
@@ -308,9 +308,7 @@ class _Tick:
             if cols:
                 for key, target in zip(narrow, (ts, proto, appt), strict=False):
                     idx = narrow.index(key) + 1
-                    for i, row in enumerate(results[idx]):
-                        if row:
-                            target[2 + i] = row[0]
+                    target.update(_column_cells(results[idx]))
             for r, row in tail.items():
                 for key, target in (("timestamp", ts), ("Protocolo", proto), ("Atendimento", appt)):
                     c = new_cols.get(key)
@@ -322,7 +320,9 @@ class _Tick:
         raise AdapterError("the sheet's columns kept changing during the tick", True)
 
     def _read_ranges(self, ranges: list[str]) -> list[list[list[CellValue]]]:
-        return self._call(lambda: self.d.sheet.read(ranges), "sheets read")
+        # Column-major: the long narrow identity columns come as one list each, not one list
+        # per row (half the bytes and a fraction of the memory on a sheet of 50,000 rows).
+        return self._call(lambda: self.d.sheet.read(ranges, by_column=True), "sheets read")
 
     def _titles(self) -> intake.ColumnTitles:
         c = self.s.form.columns
@@ -1021,9 +1021,8 @@ class _Tick:
         then write every owned cell in ONE values.batchUpdate (RAW)."""
         cols = self.d.state.columns
         ts_l, p_l = plan.col_letter(cols["timestamp"] + 1), plan.col_letter(cols["Protocolo"] + 1)
-        res = self.d.sheet.read([f"{ts_l}2:{ts_l}", f"{p_l}2:{p_l}"])
-        ts = {2 + i: row[0] for i, row in enumerate(res[0]) if row}
-        proto = {2 + i: row[0] for i, row in enumerate(res[1]) if row}
+        res = self.d.sheet.read([f"{ts_l}2:{ts_l}", f"{p_l}2:{p_l}"], by_column=True)
+        ts, proto = _column_cells(res[0]), _column_cells(res[1])
         fresh = plan.locate(ts, proto, self.known, self.by_ts)
         cells: list[CellWrite] = []
         updated = intake.datetime_to_serial(self.now, self.sheet_tz)
@@ -1301,6 +1300,19 @@ def _without_protocol(row: ParsedRow) -> ParsedRow:
     from dataclasses import replace
 
     return replace(row, protocol=None)
+
+
+def _column_cells(columns: list[list[CellValue]], first_row: int = 2) -> dict[int, CellValue]:
+    """The non-empty cells of a one-column range read column-major, by sheet row."""
+    if not columns:
+        return {}
+    return {first_row + i: v for i, v in enumerate(columns[0]) if v not in ("", None)}
+
+
+def _rows_of(columns: list[list[CellValue]]) -> list[list[CellValue]]:
+    """A range read column-major, back as rows (short: only the tail is read this way)."""
+    height = max((len(c) for c in columns), default=0)
+    return [[c[i] if i < len(c) else "" for c in columns] for i in range(height)]
 
 
 def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:

@@ -97,6 +97,14 @@ def _empty(value: CellValue | None) -> bool:
     return value is None or value == ""
 
 
+def _columns_of(rows: list[list[CellValue]]) -> list[list[CellValue]]:
+    """Rows (trimmed) → columns, as Google answers majorDimension=COLUMNS: each column
+    trimmed of its trailing empty cells, trailing empty columns dropped."""
+    width = max((len(r) for r in rows), default=0)
+    cols = [[r[c] if c < len(r) else "" for r in rows] for c in range(width)]
+    return trim(cols)
+
+
 def trim(rows: Sequence[Sequence[CellValue | None]]) -> list[list[CellValue]]:
     """Trim as Google does: trailing empty cells of each row and trailing empty rows go;
     empty cells inside a row read as ``""``; an empty row inside the range reads as ``[]``."""
@@ -156,9 +164,13 @@ class MemorySheet(_Faults):
         self._exit(fault)
         return result
 
-    def read(self, ranges: Sequence[str]) -> list[list[list[CellValue]]]:
+    def read(
+        self, ranges: Sequence[str], *, by_column: bool = False
+    ) -> list[list[list[CellValue]]]:
         fault = self._enter("read", tuple(ranges))
         out = [self._read_one(r) for r in ranges]
+        if by_column:
+            out = [_columns_of(rows) for rows in out]
         self._exit(fault)
         return out
 
