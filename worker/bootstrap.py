@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import typing
 from pathlib import Path
 
 from worker.config import Settings, parse_month_day, workday_numbers
@@ -20,6 +21,21 @@ def templates_dir() -> Path:
     """``templates/`` beside the package (source checkout), overridable for installed copies."""
     override = os.environ.get("BALCAO_TEMPLATES")
     return Path(override) if override else TEMPLATES_DIR
+
+
+class Lazy:
+    """An adapter built on first use. Most ticks only read the sheet, so the Calendar and
+    Gmail clients (the discovery machinery is the heaviest import) wait until needed."""
+
+    def __init__(self, factory: typing.Callable[[], object]) -> None:
+        self._factory = factory
+        self._target: object | None = None
+
+    def __getattr__(self, name: str) -> typing.Any:
+        # Only called for attributes not found on the proxy itself.
+        if self._target is None:
+            self._target = self._factory()
+        return getattr(self._target, name)
 
 
 def office_calendar(s: Settings) -> OfficeCalendar:
@@ -100,7 +116,6 @@ def credentials(s: Settings):  # type: ignore[no-untyped-def]
 
 def adapters(s: Settings, *, timeout: float | None = None) -> tuple[ResponseSheet, Calendar, Mailer]:
     """Build the Google (or SMTP) adapters; makes no network request."""
-    from worker.adapters.google_calendar import GoogleCalendar
     from worker.adapters.google_sheets import GoogleSheet
 
     if not s.form.spreadsheet_id or s.form.spreadsheet_id.startswith("REPLACE-"):
@@ -112,27 +127,35 @@ def adapters(s: Settings, *, timeout: float | None = None) -> tuple[ResponseShee
     creds = credentials(s)
     ep = s.google.api_endpoint
     sheet = GoogleSheet(creds, s.form.spreadsheet_id, s.form.worksheet, api_endpoint=ep, timeout=t)
-    cal = GoogleCalendar(
-        creds, api_endpoint=ep, timeout=t, meet_poll_gets=s.scheduling.meet_poll_gets,
-        meet_poll_delay=s.scheduling.meet_poll_delay_seconds,
-    )
-    mailer: Mailer
-    if s.mail.transport == "gmail":
-        from worker.adapters.gmail import GmailMailer
 
-        mailer = GmailMailer(
-            creds, sender=sender(s), can_search_sent=s.mail.sent_check,
-            user_id=s.mail.gmail_user, api_endpoint=ep, timeout=t, reply_to=s.mail.reply_to,
+    def make_calendar() -> Calendar:
+        from worker.adapters.google_calendar import GoogleCalendar
+
+        return GoogleCalendar(
+            creds, api_endpoint=ep, timeout=t, meet_poll_gets=s.scheduling.meet_poll_gets,
+            meet_poll_delay=s.scheduling.meet_poll_delay_seconds,
         )
-    else:
+
+    def make_mailer() -> Mailer:
+        if s.mail.transport == "gmail":
+            from worker.adapters.gmail import GmailMailer
+
+            return GmailMailer(
+                creds, sender=sender(s), can_search_sent=s.mail.sent_check,
+                user_id=s.mail.gmail_user, api_endpoint=ep, timeout=t, reply_to=s.mail.reply_to,
+            )
         from worker.adapters.smtp import SmtpMailer
 
         sm = s.mail.smtp
-        mailer = SmtpMailer(
+        return SmtpMailer(
             sm.host, sm.port, sender=sender(s), security=sm.security, username=sm.username,
             password=os.environ.get(sm.password_env) if sm.username else None, timeout=t,
             reply_to=s.mail.reply_to,
         )
+
+    sender(s)  # a bad sender is a configuration error now, not at the first e-mail
+    cal = typing.cast(Calendar, Lazy(make_calendar))
+    mailer = typing.cast(Mailer, Lazy(make_mailer))
     return sheet, cal, mailer
 
 

@@ -7,14 +7,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from icalendar import Calendar, Event, Timezone
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from worker.model import Attachment, Channel, EmailSpec
 from worker.textfmt import fmt_date, fmt_datetime, fmt_in_words, fmt_time, weekday_pt
+
+if TYPE_CHECKING:
+    from icalendar import Timezone
+    from jinja2 import Environment
+
+# jinja2 and icalendar are imported when the first message is rendered: an idle worker
+# (most ticks) never pays their memory.
 
 __all__ = [
     "ACK",
@@ -165,6 +169,8 @@ def build_ics(
     local_end = _aware(end, "end").astimezone(tz)
     if local_end <= local_start:
         raise ValueError("end must be after start")
+    from icalendar import Calendar, Event
+
     cal = Calendar()
     cal.add("prodid", "-//Balcão Virtual//balcao//PT-BR")
     cal.add("version", "2.0")
@@ -194,6 +200,8 @@ def build_ics(
 @functools.lru_cache(maxsize=8)
 def _vtimezone(tzid: str) -> Timezone:
     """The VTIMEZONE of ``tzid``: building it walks the zone's history (~25 ms), so once."""
+    from icalendar import Timezone
+
     return Timezone.from_tzid(tzid)
 
 
@@ -211,14 +219,23 @@ class Renderer:
     """
 
     def __init__(self, templates_dir: Path) -> None:
-        self.env = Environment(
-            loader=FileSystemLoader(str(templates_dir)),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.templates_dir = templates_dir
+        self._env: Environment | None = None
+
+    @property
+    def env(self) -> Environment:
+        if self._env is None:
+            from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+            self._env = Environment(
+                loader=FileSystemLoader(str(self.templates_dir)),
+                autoescape=select_autoescape(["html"]),
+                undefined=StrictUndefined,
+                keep_trailing_newline=True,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+        return self._env
 
     def _render(self, template: str, context: dict[str, Any]) -> str:
         return self.env.get_template(template).render(context)

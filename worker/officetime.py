@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
-
 from worker.model import Closure, DayInfo, DayKind, RecurringHoliday
 
 __all__ = ["SEARCH_LIMIT_DAYS", "OfficeCalendar", "easter"]
@@ -170,6 +168,9 @@ class OfficeCalendar:
         def add(d: date, reason: _Reason) -> None:
             if d.year == year:
                 table.setdefault(d, []).append(reason)
+
+        # Imported on first use: ticks that compute no deadline never load the library.
+        import holidays
 
         national = holidays.country_holidays("BR", subdiv="BA", language="pt_BR", years=year)
         for d, names in sorted(national.items()):

@@ -12,7 +12,6 @@ import google.oauth2.credentials
 import google_auth_httplib2
 import httplib2
 from google.oauth2 import service_account
-from googleapiclient.discovery import build
 
 from worker.adapters.errors import classify
 from worker.model import ConfigError
@@ -206,6 +205,10 @@ def build_service(
 
     With ``api_endpoint`` the base becomes ``api_endpoint + service_path`` (Calendar needs
     ``/calendar/v3/``, Gmail ``/``). ``http`` is for unit tests only (``HttpMockSequence``)."""
+    # Imported here: the discovery machinery is the heaviest import of the worker, and a
+    # process that only reads the sheet never needs it.
+    from googleapiclient.discovery import build
+
     options = {"api_endpoint": api_endpoint.rstrip("/") + service_path} if api_endpoint else None
     transport = http or authorized_http(creds, api_endpoint=api_endpoint, timeout=timeout)
     return build(
