@@ -152,6 +152,7 @@ def run_once(
         report.ok = False
         report.error = paused.error.message
         tick.flush_after_pause()
+        tick.write_paused_status()
         deps.state.identity = None
         return report
     except BaseException:
@@ -1091,8 +1092,36 @@ class _Tick:
         if not hb.enabled:
             return
         last = self.j.get_meta("heartbeat_at")
-        if last and self.now - datetime.fromisoformat(last) < timedelta(minutes=hb.interval_minutes):
+        resumed = self.j.get_meta("heartbeat_state") == "paused"
+        if (
+            last
+            and not resumed
+            and self.now - datetime.fromisoformat(last) < timedelta(minutes=hb.interval_minutes)
+        ):
             return
+        self._write_status_tab("em execução")
+
+    def write_paused_status(self) -> None:
+        """Tell staff in the status tab that effects are paused (best effort: when Google
+        refused the sheet itself, nothing can be written there and the log says it all)."""
+        if not self.s.heartbeat.enabled or self.dry_run:
+            return
+        if self.j.get_meta("heartbeat_state") == "paused":
+            return  # already shown; written again when it resumes
+        last = self.j.get_meta("heartbeat_at")
+        with contextlib.suppress(AdapterError, AuthPaused, JournalError):
+            self._write_status_tab(
+                "pausado: a conta do Google usada pelo balcao precisa de atenção do operador "
+                "(credenciais ou permissões); nenhuma solicitação foi perdida",
+                state="paused",
+                last_good=datetime.fromisoformat(last) if last else None,
+            )
+
+    def _write_status_tab(
+        self, estado: str, state: str = "running", last_good: datetime | None = None
+    ) -> None:
+        hb = self.s.heartbeat
+        good = self.now if state == "running" else last_good
         stats = self.j.stats()
         overdue = self.j.db.execute(
             "SELECT COUNT(*) FROM requests WHERE valid = 1 AND duplicate_of IS NULL "
@@ -1101,8 +1130,9 @@ class _Tick:
         ).fetchone()[0]
         rows: list[list[CellValue]] = [
             ["balcao", "Situação do serviço (atualizado automaticamente)"],
-            ["Último ciclo concluído", fmt_datetime(self.now, self.s.office.timezone)],
-            ["Estado", "em execução"],
+            ["Último ciclo concluído",
+             fmt_datetime(good, self.s.office.timezone) if good else "-"],
+            ["Estado", estado],
             *([s.value, stats.get(s.value, 0)] for s in Status),  # type: ignore[list-item]
             ["Fora do prazo sem agendamento", int(overdue)],
         ]
@@ -1114,7 +1144,9 @@ class _Tick:
             log.warning("heartbeat tab not written: %s", exc.message)
             return
         with self.j.tx():
-            self.j.set_meta("heartbeat_at", self.now.isoformat())
+            if state == "running":
+                self.j.set_meta("heartbeat_at", self.now.isoformat())
+            self.j.set_meta("heartbeat_state", state)
 
     # ------------------------------------------------------------- dry run
 

@@ -306,3 +306,22 @@ def test_a_full_grid_grown_by_forms_costs_no_metadata_read_per_tick(tmp_path: Pa
     h.tick()
     assert h.cell(new, "Situação") == "Agendado"
     assert [c[0] for c in h.sheet.calls].count("info") == 0
+
+
+def test_status_tab_shows_a_pause_to_staff_and_running_again_once_resumed(h: Harness) -> None:
+    h.submit(MON - timedelta(hours=1))
+    h.tick()
+    tab = dict((str(r[0]), r[1]) for r in h.sheet.status_tabs["balcao"])
+    assert tab["Estado"] == "em execução" and tab["Agendado"] == 1
+    h.submit(MON - timedelta(minutes=30), email="bruno@example.org", name="Bruno")
+    h.calendar.fail_next("busy", AdapterError("invalid_grant", False, auth=True))
+    h.advance(minutes=1)
+    report = h.tick()
+    assert report.paused_reason
+    tab = dict((str(r[0]), r[1]) for r in h.sheet.status_tabs["balcao"])
+    assert str(tab["Estado"]).startswith("pausado")
+    assert tab["Último ciclo concluído"] == "06/03/2028 10:00"  # the last good tick, not now
+    h.advance(minutes=1)  # well inside the 10-minute heartbeat interval
+    h.tick()
+    tab = dict((str(r[0]), r[1]) for r in h.sheet.status_tabs["balcao"])
+    assert tab["Estado"] == "em execução" and tab["Último ciclo concluído"] == "06/03/2028 10:02"
