@@ -8,8 +8,8 @@ browser, and Google redirects that browser to ``http://localhost:PORT/`` where b
 On a headless server the operator forwards that port first:
 ``ssh -L 8765:localhost:8765 user@server``.
 
-This module imports vendor libraries (google_auth_oauthlib) directly: it is operator tooling,
-allowed to by DESIGN's import table. Scopes come from ``bootstrap.google_scopes`` (least
+The flow itself (google-auth-oauthlib) lives in ``worker.adapters.oauth_flow``; this module
+keeps the messages, the client configuration and the token file. Scopes come from ``bootstrap.google_scopes`` (least
 privilege: gmail.readonly only when ``mail.sent_check``). The token file is written atomically
 (a 0600 temp file in the same folder, fsync, ``os.replace``) so a crash never leaves a
 half-written token and the refresh token of the previous file survives until the new one is
@@ -191,11 +191,8 @@ def _flow(
     timeout_seconds: float | None,
 ) -> int:
     stream = sys.stdout
-    from google_auth_oauthlib.flow import InstalledAppFlow
+    from worker.adapters.oauth_flow import run_loopback_flow
 
-    flow = InstalledAppFlow.from_client_config(config, scopes=scopes)
-    if settings.google.api_endpoint:
-        flow.oauth2session.trust_env = False  # never send sandbox traffic through a proxy
     print("balcao will ask Google for these scopes (least privilege for this config):", file=stream)
     for scope in scopes:
         print(f"  - {scope}", file=stream)
@@ -205,15 +202,12 @@ def _flow(
     # The library prints this to stdout after .format(url=...): keep {url}, fill the port now.
     prompt = PROMPT.replace("{port}", str(port))
     try:
-        creds = flow.run_local_server(
-            host="localhost",
-            bind_addr="127.0.0.1",
-            port=port,
-            open_browser=False,
-            authorization_prompt_message=prompt,
+        result = run_loopback_flow(
+            config, scopes, port=port, prompt=prompt,
             success_message="balcao is authorised. You can close this tab.",
             timeout_seconds=timeout_seconds,
-            prompt="consent",  # always return a refresh token, even on a second run
+            # Never send sandbox traffic through a proxy.
+            trust_env=not settings.google.api_endpoint,
         )
     except OSError as exc:
         print(
@@ -227,18 +221,15 @@ def _flow(
     except Exception as exc:  # oauthlib/requests errors: name them, never dump a token
         print(f"✗ authorisation failed: {type(exc).__name__}: {exc}", file=stream)
         return EXIT_FAIL
-    if not creds.refresh_token:
+    if not result.has_refresh_token:
         print(
             "✗ Google returned no refresh token: remove balcao's access at "
             "https://myaccount.google.com/permissions and run `balcao auth` again",
             file=stream,
         )
         return EXIT_FAIL
-    # to_json() has no "type"; balcao's loader (and google.auth.load_credentials_from_file)
-    # decide by it, so add it.
-    data = {"type": "authorized_user", **json.loads(creds.to_json())}
-    write_token_atomically(token_path, json.dumps(data, indent=2) + "\n")
-    granted = set(creds.granted_scopes or creds.scopes or [])
+    write_token_atomically(token_path, json.dumps(result.token, indent=2) + "\n")
+    granted = set(result.granted)
     missing = [s for s in scopes if granted and s not in granted]
     print(f"✓ token written to {token_path} (mode 0600)", file=stream)
     if missing:

@@ -9,11 +9,11 @@ Meet request, deleted at once); attendees (only with ``scheduling.invite_citizen
 Exit 0 only when no check failed ("–" marks a check skipped by choice or because an earlier
 one failed).
 
-This module talks to Google directly with gspread and googleapiclient (DESIGN's import table
-allows it for operator tooling): the calls only ``check`` needs (a raw header rewrite, a
-one-minute free/busy, a recipient-less send, a probe event) live here rather than in the
-adapters, built on the adapters' transports (``http_client_class``, ``authorized_http``) so the
-same endpoint, proxy and timeout rules apply.
+The raw Google access only ``check`` needs (token refresh, sheet metadata, a header rewrite,
+API clients for a one-minute free/busy, a recipient-less send and a probe event) goes through
+``worker.adapters.google_probe``, built on the adapters' transports (``http_client_class``,
+``authorized_http``) so the same endpoint, proxy and timeout rules apply; this module holds
+the checks and the advice, and imports no vendor library.
 
 Sending is proved without sending anything: with ``gmail.readonly`` granted, users.getProfile;
 with only ``gmail.send`` (the least-privilege default, which getProfile does not accept),
@@ -33,7 +33,6 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
@@ -80,24 +79,10 @@ def required_methods(s: Settings) -> list[str]:
     return methods
 
 
-@lru_cache(maxsize=1)
 def method_scopes() -> dict[str, tuple[str, ...]]:
-    """method id → the scopes Google accepts for it, read from the discovery documents
-    shipped in googleapiclient (``calendar.freebusy.query`` → calendar, calendar.freebusy, …)."""
-    import googleapiclient
+    from worker.adapters.google_probe import method_scopes as read
 
-    folder = Path(googleapiclient.__file__).parent / "discovery_cache" / "documents"
-    out: dict[str, tuple[str, ...]] = {}
-
-    def walk(node: dict[str, Any]) -> None:
-        for m in node.get("methods", {}).values():
-            out[m["id"]] = tuple(m.get("scopes", ()))
-        for r in node.get("resources", {}).values():
-            walk(r)
-
-    for name in ("sheets.v4", "calendar.v3", "gmail.v1"):
-        walk(json.loads((folder / f"{name}.json").read_text(encoding="utf-8")))
-    return out
+    return read()
 
 
 def missing_scopes(methods: Iterable[str], granted: Iterable[str]) -> dict[str, tuple[str, ...]]:
@@ -131,7 +116,7 @@ class Checker:
     file_scopes: list[str] | None = None
     scope_failures: dict[str, str] = field(default_factory=dict)
     header: list[Any] = field(default_factory=list)
-    _gc_http: Any = None
+    _probe: Any = None
 
     # ----------------------------------------------------------------- output
 
@@ -146,7 +131,10 @@ class Checker:
     # ----------------------------------------------------------------- the run
 
     def run(self) -> int:
-        self.now = self.now or datetime.now(ZoneInfo(self.s.office.timezone))
+        if self.now is None:
+            from worker.adapters.system import SystemClock
+
+            self.now = SystemClock().now().astimezone(ZoneInfo(self.s.office.timezone))
         where = f" ({self.config_path})" if self.config_path else ""
         self.emit(OK, "configuration", f"loaded and valid{where}")
         google_ok = self.check_credentials_file() and self.check_refresh()
@@ -239,26 +227,26 @@ class Checker:
             return False
         return True
 
-    def _request(self) -> Any:
-        import google.auth.transport.requests
-        import requests
+    def probe_api(self) -> Any:
+        if self._probe is None:
+            from worker.adapters.google_probe import GoogleProbe
 
-        session = requests.Session()
-        session.trust_env = self.s.google.api_endpoint is None
-        return google.auth.transport.requests.Request(session=session)
+            self._probe = GoogleProbe(self.creds, api_endpoint=self.s.google.api_endpoint,
+                                      timeout=self.s.google.timeout_seconds)
+        return self._probe
 
     def check_refresh(self) -> bool:
-        import google.auth.exceptions
+        from worker.adapters.google_probe import TokenRefused, TokenUnreachable
 
         if self.kind == "dummy":
             self.emit(OK, "token", "dummy sandbox token (nothing to refresh)")
             return True
         try:
-            self.creds.refresh(self._request())
-        except google.auth.exceptions.RefreshError as exc:
+            self.probe_api().refresh()
+        except TokenRefused as exc:
             self.emit(FAIL, "token", self.refresh_advice(str(exc)))
             return False
-        except google.auth.exceptions.TransportError as exc:
+        except TokenUnreachable as exc:
             self.emit(FAIL, "token", f"Google's token endpoint is unreachable ({_short(exc)}): "
                       "check the network, DNS and proxy of this machine")
             return False
@@ -314,43 +302,17 @@ class Checker:
         return exc.message
 
     def sheets_http(self) -> Any:
-        if self._gc_http is None:
-            from gspread.client import Client
-
-            from worker.adapters.google_sheets import http_client_class
-
-            cls = http_client_class(self.s.google.api_endpoint, self.s.google.timeout_seconds)
-            self._gc_http = Client(auth=self.creds, http_client=cls).http_client
-        return self._gc_http
+        return self.probe_api().sheets
 
     def call(self, operation: str, write: bool, fn: Callable[[], Any]) -> Any:
-        from worker.adapters.errors import classify
-
-        try:
-            return fn()
-        except AdapterError:
-            raise
-        except Exception as exc:
-            raise classify(exc, operation=operation, write=write) from exc
+        return self.probe_api().call(operation, write, fn)
 
     def execute(self, operation: str, write: bool, request: Any) -> Any:
         """A googleapiclient request, never retried by the library."""
-        return self.call(operation, write, lambda: request.execute(num_retries=0))
+        return self.probe_api().execute(operation, write, request)
 
     def service(self, api: str) -> Any:
-        from googleapiclient.discovery import build
-
-        from worker.adapters.google_auth import authorized_http
-
-        ep = self.s.google.api_endpoint
-        options = None
-        if ep:
-            base = ep.rstrip("/")
-            options = {"api_endpoint": base + ("/calendar/v3/" if api == "calendar" else "/")}
-        http = authorized_http(self.creds, api_endpoint=ep, timeout=self.s.google.timeout_seconds)
-        version = {"calendar": "v3", "gmail": "v1"}[api]
-        return build(api, version, http=http, client_options=options, static_discovery=True,
-                     cache_discovery=False)
+        return self.probe_api().service(api)
 
     # ----------------------------------------------------------------- the sheet
 
@@ -384,13 +346,11 @@ class Checker:
         return True
 
     def check_headers(self) -> None:
-        from gspread.utils import absolute_range_name
-
         http = self.sheets_http()
         ws = self.s.form.worksheet
         try:
             body = self.call("sheets values.batchGet", False, lambda: http.values_batch_get(
-                self.s.form.spreadsheet_id, [absolute_range_name(ws, "1:1")],
+                self.s.form.spreadsheet_id, [self.probe_api().a1(ws, "1:1")],
                 params={"valueRenderOption": "UNFORMATTED_VALUE"}))
         except AdapterError as exc:
             self.emit(FAIL, "headers", self.explain(
@@ -412,13 +372,11 @@ class Checker:
             self.emit(OK, "headers", f"all {n} mapped titles present in row 1")
 
     def check_writable(self) -> None:
-        from gspread.utils import absolute_range_name
-
         http = self.sheets_http()
         # Rewrite A1 with its own value (RAW): proves Editor access and changes nothing, even
         # before balcao has added its columns.
         first = self.header[0] if self.header else ""
-        data = [{"range": absolute_range_name(self.s.form.worksheet, "A1"),
+        data = [{"range": self.probe_api().a1(self.s.form.worksheet, "A1"),
                  "majorDimension": "ROWS", "values": [[first]]}]
         try:
             self.call("sheets values.batchUpdate", True, lambda: http.values_batch_update(

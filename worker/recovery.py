@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ def rebuild(s: Settings) -> int:
 
     path = Path(s.journal.path)
     if path.exists():
-        aside = path.with_name(f"{path.name}.before-recover-{int(time.time())}")
+        aside = path.with_name(f"{path.name}.before-recover-{_now(s):%Y%m%d-%H%M%S}")
         os.replace(path, aside)
         for suffix in ("-wal", "-shm"):
             side = Path(str(path) + suffix)

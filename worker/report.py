@@ -136,7 +136,9 @@ def run_report(settings: Settings, *, out: TextIO | None = None, now: datetime |
         print(f"balcao: {exc}", file=stream)
         return EXIT_FAIL
     try:
-        moment = now or datetime.now(ZoneInfo(settings.office.timezone))
+        from worker.adapters.system import SystemClock
+
+        moment = now or SystemClock().now().astimezone(ZoneInfo(settings.office.timezone))
         print(build_report(journal, settings, moment), file=stream)
     finally:
         journal.close()
