@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from worker.model import ConfigError
+from worker.model import AnswerTexts, ColumnTitles, ConfigError
 
 ENV_PREFIX = "BALCAO__"
 
@@ -73,35 +73,13 @@ class CalendarSettings:
 
 
 @dataclass(frozen=True)
-class ColumnsSettings:
-    timestamp: str = "Carimbo de data/hora"
-    email: str = "Endereço de e-mail"
-    name: str = "Nome completo"
-    phone: str = "Telefone com DDD (WhatsApp)"
-    channel: str = "Como prefere ser atendido?"
-    service: str = "Serviço"
-    subject: str = "Assunto do atendimento"
-    period: str = "Período de preferência"
-    consent: str | None = "Declaro que li e concordo com a política de privacidade"
-
-
-@dataclass(frozen=True)
-class AnswersSettings:
-    meet: str = "Google Meet"
-    whatsapp: str = "Ligação de vídeo pelo WhatsApp"
-    morning: str = "Manhã (08h às 12h)"
-    afternoon: str = "Tarde (12h às 17h)"
-    any: str = "Sem preferência"
-    consent_yes: str = "Sim, concordo"
-
-
-@dataclass(frozen=True)
 class FormSettings:
     spreadsheet_id: str = ""
     worksheet: str = "Respostas ao formulário 1"
     process_since: datetime | None = None
-    columns: ColumnsSettings = field(default_factory=ColumnsSettings)
-    answers: AnswersSettings = field(default_factory=AnswersSettings)
+    # The sample form's titles and answer texts are the defaults (worker.model).
+    columns: ColumnTitles = field(default_factory=ColumnTitles)
+    answers: AnswerTexts = field(default_factory=AnswerTexts)
 
 
 @dataclass(frozen=True)

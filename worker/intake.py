@@ -18,7 +18,9 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from worker.model import (
+    AnswerTexts,
     Channel,
+    ColumnTitles,
     ConfigError,
     FormAnswers,
     HeadersMissingError,
@@ -60,42 +62,6 @@ DATE_COLUMNS: tuple[str, ...] = ("Prazo de resposta", "Atendimento", "Atualizado
 PROBLEM_CODES: tuple[str, ...] = ("timestamp", "email", "name", "channel", "phone", "consent")
 
 
-@dataclass(frozen=True)
-class ColumnTitles:
-    """Header titles of the form's fields (``form.columns.*``); defaults are the sample form's.
-
-    ``None`` means the form has no such question. timestamp, email, name and channel cannot
-    be None: without them no request can be served. A title that is set must exist in the
-    sheet, or build_header_map fails closed.
-    """
-
-    timestamp: str = "Carimbo de data/hora"
-    email: str = "Endereço de e-mail"
-    name: str = "Nome completo"
-    phone: str | None = "Telefone com DDD (WhatsApp)"
-    channel: str = "Como prefere ser atendido?"
-    service: str | None = "Serviço"
-    subject: str | None = "Assunto do atendimento"
-    period: str | None = "Período de preferência"
-    consent: str | None = "Declaro que li e concordo com a política de privacidade"
-
-
-@dataclass(frozen=True)
-class AnswerTexts:
-    """The form's answer options for the choice questions (``form.answers.*``).
-
-    Matching is tolerant: both sides are compared after NFKD accent removal, casefolding and
-    turning punctuation into spaces, so ``"MANHA 08h as 12h"`` equals ``"Manhã (08h às 12h)"``;
-    a whole-word prefix on either side also matches when exactly one option fits
-    (``"Manhã"`` → MORNING, ``"Google Meet (vídeo)"`` → MEET; ``"M"`` matches nothing).
-    """
-
-    meet: str = "Google Meet"
-    whatsapp: str = "Ligação de vídeo pelo WhatsApp"
-    morning: str = "Manhã (08h às 12h)"
-    afternoon: str = "Tarde (12h às 17h)"
-    any: str = "Sem preferência"
-    consent_yes: str = "Sim, concordo"
 
 
 # --------------------------------------------------------------------------- text normalisation

@@ -71,11 +71,7 @@ def recover_into(
     last = plan.col_letter(max(info.column_count, 1))
     header_rows, rows = sheet.read(["1:1", f"A2:{last}"])
     header: Sequence[CellValue] = header_rows[0] if header_rows else []
-    titles = intake.ColumnTitles(**{
-        k: getattr(s.form.columns, k)
-        for k in ("timestamp", "email", "name", "phone", "channel", "service", "subject",
-                  "period", "consent")
-    })
+    titles = s.form.columns
     hmap = intake.build_header_map(header, titles)
     owned = hmap.owned
     counts = {"requests": 0, "events": 0, "messages": 0}
@@ -88,7 +84,7 @@ def recover_into(
                 continue  # never processed: the next tick takes it in
             last_row = r
             parsed = intake.parse_row(
-                r, cells, hmap, answers=intake.AnswerTexts(**vars(s.form.answers)),
+                r, cells, hmap, answers=s.form.answers,
                 sheet_tz=info.timezone, secret=journal.secret,
                 max_len=s.intake.max_field_length,
             )

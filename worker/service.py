@@ -23,8 +23,10 @@ from worker.journal import Journal, JournalError, RequestRecord
 from worker.messages import OfficeInfo, Renderer
 from worker.model import (
     AdapterError,
+    AnswerTexts,
     BacklogRefusedError,
     Channel,
+    ColumnTitles,
     EmailSpec,
     EventSpec,
     ParsedRow,
@@ -325,19 +327,11 @@ class _Tick:
         # per row (half the bytes and a fraction of the memory on a sheet of 50,000 rows).
         return self._call(lambda: self.d.sheet.read(ranges, by_column=True), "sheets read")
 
-    def _titles(self) -> intake.ColumnTitles:
-        c = self.s.form.columns
-        return intake.ColumnTitles(
-            timestamp=c.timestamp, email=c.email, name=c.name, phone=c.phone, channel=c.channel,
-            service=c.service, subject=c.subject, period=c.period, consent=c.consent,
-        )
+    def _titles(self) -> ColumnTitles:
+        return self.s.form.columns
 
-    def _answers(self) -> intake.AnswerTexts:
-        a = self.s.form.answers
-        return intake.AnswerTexts(
-            meet=a.meet, whatsapp=a.whatsapp, morning=a.morning, afternoon=a.afternoon,
-            any=a.any, consent_yes=a.consent_yes,
-        )
+    def _answers(self) -> AnswerTexts:
+        return self.s.form.answers
 
     @staticmethod
     def _column_index(hmap: intake.HeaderMap) -> dict[str, int]:
