@@ -194,13 +194,14 @@ def locate(
     ts_cells: Mapping[int, object],
     protocol_cells: Mapping[int, object],
     known: Mapping[str, object],
-    by_ts: Mapping[object, Sequence[str]],
+    by_ts: Mapping[object, str | Sequence[str]],
     skip_rows: Iterable[int] = (),
 ) -> IdentityView:
     """Match sheet rows to known requests by protocol and timestamp, never by row number.
 
     ``known`` maps each journal protocol to its timestamp identity (``ts_ident``), ``by_ts``
-    the other way round; plain values, not objects, because a sheet holds tens of thousands.
+    the other way round (a protocol, or a list of them when several share one timestamp);
+    plain values, not objects, because a sheet holds tens of thousands.
 
     - A row whose protocol cell names a known request with the same timestamp is in place.
     - A row whose timestamp belongs to a known request but shows another or no protocol lost
@@ -212,55 +213,57 @@ def locate(
     """
     view = IdentityView()
     skip = set(skip_rows)
-    rows = sorted(set(ts_cells) | set(protocol_cells))
-    ts_present: set[object] = set()
-    for r in rows:
-        k = ts_ident(ts_cells.get(r))
-        if k is not None:
-            ts_present.add(k)
-    placed: set[str] = set()
-    claimed_rows: set[int] = set()
+    # Flat structures, not sets of 50,000 rows: the idle tick of a large sheet runs this
+    # every minute, and its peak memory is what a small office machine must hold.
+    keys_hi = max(max(ts_cells, default=0), max(protocol_cells, default=0))
+    keys_lo = min(min(ts_cells, default=keys_hi), min(protocol_cells, default=keys_hi))
+    rows = range(keys_lo, keys_hi + 1) if keys_hi else range(0)
+    claimed = bytearray(keys_hi + 1)
+    placed = view.row_of  # protocol → row: a protocol is placed once it has a row
     # Pass 1: rows already carrying the right protocol.
     for r in rows:
         p = _cell_str(protocol_cells.get(r))
-        if p in known and p not in placed and known[p] == ts_ident(ts_cells.get(r)):
-            view.row_of[p] = r
-            placed.add(p)
-            claimed_rows.add(r)
+        if p and p not in placed and p in known and known[p] == ts_ident(ts_cells.get(r)):
+            placed[p] = r
+            claimed[r] = 1
     # Pass 2: rows whose timestamp belongs to a request not yet placed.
     for r in rows:
-        if r in claimed_rows:
+        if claimed[r]:
             continue
         k = ts_ident(ts_cells.get(r))
         if k is None:
             continue
-        for p in by_ts.get(k, ()):
+        found = by_ts.get(k, ())
+        # One protocol per timestamp is the rule (a str); a list only when two share it.
+        for p in (found,) if isinstance(found, str) else found:
             if p not in placed:
-                view.row_of[p] = r
+                placed[p] = r
                 view.repairs.append((r, p))
-                placed.add(p)
-                claimed_rows.add(r)
+                claimed[r] = 1
                 break
     # Pass 3: known protocols on rows with another timestamp: edits or stray cells.
+    ts_present: set[object] | None = None  # built only when a candidate edit needs it
     for r in rows:
-        if r in claimed_rows:
+        if claimed[r]:
             continue
+        ts_value = ts_cells.get(r)
         p = _cell_str(protocol_cells.get(r))
+        if not p and ts_ident(ts_value) is None:
+            continue  # an empty row
         if p in known and p not in placed:
             own = known[p]
-            if own is None or own not in ts_present:
-                view.row_of[p] = r
-                view.edited.append((p, ts_key(ts_cells.get(r))))
-                placed.add(p)
-                claimed_rows.add(r)
+            if own is not None and ts_present is None:
+                ts_present = {k for k in map(ts_ident, ts_cells.values()) if k is not None}
+            if own is None or (ts_present is not None and own not in ts_present):
+                placed[p] = r
+                view.edited.append((p, ts_key(ts_value)))
+                claimed[r] = 1
                 continue
         if r in skip:
             continue
-        has_ts = ts_ident(ts_cells.get(r)) is not None
         if p and p in known:
             view.foreign.append(r)
-        if has_ts or p:
-            view.unprocessed.append(r)
+        view.unprocessed.append(r)
     return view
 
 

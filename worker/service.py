@@ -66,7 +66,7 @@ class IdentityIndex:
     """Every journal protocol with its timestamp identity (``plan.ts_ident``), both ways."""
 
     known: dict[str, object] = field(default_factory=dict)
-    by_ts: dict[object, list[str]] = field(default_factory=dict)
+    by_ts: dict[object, str | list[str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, journal: Journal) -> IdentityIndex:
@@ -79,15 +79,29 @@ class IdentityIndex:
 
     def add(self, protocol: str, ident: object | None) -> None:
         self.known[protocol] = ident
-        if ident is not None:
-            self.by_ts.setdefault(ident, []).append(protocol)
+        if ident is None:
+            return
+        # A bare str for the usual single protocol: a list per row would cost megabytes.
+        have = self.by_ts.get(ident)
+        if have is None:
+            self.by_ts[ident] = protocol
+        elif isinstance(have, str):
+            self.by_ts[ident] = [have, protocol]
+        else:
+            have.append(protocol)
 
     def move(self, protocol: str, ident: object | None) -> None:
         old = self.known.get(protocol)
-        if old is not None and old in self.by_ts:
-            rest = [p for p in self.by_ts[old] if p != protocol]
-            if rest:
+        have = self.by_ts.get(old) if old is not None else None
+        if isinstance(have, str):
+            if have == protocol:
+                del self.by_ts[old]
+        elif have is not None:
+            rest = [p for p in have if p != protocol]
+            if len(rest) > 1:
                 self.by_ts[old] = rest
+            elif rest:
+                self.by_ts[old] = rest[0]
             else:
                 del self.by_ts[old]
         self.add(protocol, ident)

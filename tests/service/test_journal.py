@@ -90,3 +90,21 @@ def test_second_instance_lock_is_refused_and_names_the_holder(tmp_path: Path) ->
         InstanceLock(path).acquire()
     with InstanceLock(path):  # released: free again
         pass
+
+
+def test_identity_index_keeps_protocols_sharing_a_timestamp_apart() -> None:
+    from worker.plan import locate
+    from worker.service import IdentityIndex
+
+    index = IdentityIndex()
+    index.add("BV-2028-000001", 46818.5)
+    index.add("BV-2028-000002", 46818.5)  # two submissions in the same second
+    index.add("BV-2028-000003", 46819.0)
+    view = locate({2: 46818.5, 3: 46818.5, 4: 46819.0}, {}, index.known, index.by_ts)
+    assert sorted(view.row_of.items()) == [
+        ("BV-2028-000001", 2), ("BV-2028-000002", 3), ("BV-2028-000003", 4)]
+    index.move("BV-2028-000001", 46820.0)  # the respondent edited the first one
+    assert index.by_ts[46818.5] == "BV-2028-000002"
+    assert index.by_ts[46820.0] == "BV-2028-000001"
+    index.move("BV-2028-000002", None)
+    assert 46818.5 not in index.by_ts and index.known["BV-2028-000002"] is None
