@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -164,6 +164,57 @@ def _duplicate_of(row: ParsedRow, seen: Iterable[Prior], window: timedelta) -> s
 
 
 # --------------------------------------------------------------------------- identity
+
+
+class ColumnCells(MutableMapping[int, object]):
+    """One sheet column as read (a single list), seen as {sheet row: value} for its non-empty
+    cells. A dict of 50,000 rows costs megabytes per tick; this costs the list Google sent.
+    Rows set or deleted afterwards (the tail read in full overrides the narrow read) are kept
+    apart. Iteration order: the column's rows, then the rows set afterwards."""
+
+    def __init__(self, values: Sequence[object] = (), first_row: int = 2) -> None:
+        self._values = values
+        self._first = first_row
+        self._extra: dict[int, object] = {}
+        self._removed: set[int] = set()
+
+    def _base(self, row: int) -> object | None:
+        i = row - self._first
+        if 0 <= i < len(self._values) and row not in self._removed:
+            v = self._values[i]
+            if v is not None and v != "":
+                return v
+        return None
+
+    def __getitem__(self, row: int) -> object:
+        if row in self._extra:
+            return self._extra[row]
+        v = self._base(row)
+        if v is None:
+            raise KeyError(row)
+        return v
+
+    def __setitem__(self, row: int, value: object) -> None:
+        self._extra[row] = value
+
+    def __delitem__(self, row: int) -> None:
+        found = self._extra.pop(row, None) is not None
+        if self._base(row) is not None:
+            self._removed.add(row)
+            found = True
+        if not found:
+            raise KeyError(row)
+
+    def __iter__(self) -> Iterator[int]:
+        for i, v in enumerate(self._values):
+            row = self._first + i
+            if v is None or v == "" or row in self._extra or row in self._removed:
+                continue
+            yield row
+        yield from self._extra
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def ts_ident(value: object) -> object | None:

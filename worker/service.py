@@ -184,9 +184,9 @@ def run_once(
 @dataclass
 class _Read:
     header: list[CellValue]
-    ts: dict[int, CellValue]
-    proto: dict[int, CellValue]
-    appointment: dict[int, CellValue]
+    ts: plan.ColumnCells  # sheet row → the cell, non-empty cells only
+    proto: plan.ColumnCells
+    appointment: plan.ColumnCells
     tail: dict[int, list[CellValue]]
     tail_start: int
     hmap: intake.HeaderMap
@@ -319,13 +319,10 @@ class _Tick:
                 for i, row in enumerate(tail_rows)
                 if read_from + i >= tail_start
             }
-            ts: dict[int, CellValue] = {}
-            proto: dict[int, CellValue] = {}
-            appt: dict[int, CellValue] = {}
-            if cols:
-                for key, target in zip(narrow, (ts, proto, appt), strict=False):
-                    idx = narrow.index(key) + 1
-                    target.update(_column_cells(results[idx]))
+            columns = {key: _column(results[i + 1]) for i, key in enumerate(narrow)}
+            ts = plan.ColumnCells(columns.get("timestamp", []))
+            proto = plan.ColumnCells(columns.get("Protocolo", []))
+            appt = plan.ColumnCells(columns.get("Atendimento", []))
             for r, row in tail.items():
                 for key, target in (("timestamp", ts), ("Protocolo", proto), ("Atendimento", appt)):
                     c = new_cols.get(key)
@@ -1031,7 +1028,7 @@ class _Tick:
         cols = self.d.state.columns
         ts_l, p_l = plan.col_letter(cols["timestamp"] + 1), plan.col_letter(cols["Protocolo"] + 1)
         res = self.d.sheet.read([f"{ts_l}2:{ts_l}", f"{p_l}2:{p_l}"], by_column=True)
-        ts, proto = _column_cells(res[0]), _column_cells(res[1])
+        ts, proto = plan.ColumnCells(_column(res[0])), plan.ColumnCells(_column(res[1]))
         fresh = plan.locate(ts, proto, self.known, self.by_ts)
         cells: list[CellWrite] = []
         updated = intake.datetime_to_serial(self.now, self.sheet_tz)
@@ -1317,7 +1314,7 @@ class _Tick:
 
 
 def _poison_row(
-    r: int, ts: CellValue | None, cells: Sequence[CellValue], secret: bytes, tz: str
+    r: int, ts: object, cells: Sequence[CellValue], secret: bytes, tz: str
 ) -> ParsedRow:
     """A row that could not be parsed at all: flagged with a generic reason; its fingerprint
     is an HMAC of the raw cells, so it never matches a real request."""
@@ -1342,11 +1339,9 @@ def _without_protocol(row: ParsedRow) -> ParsedRow:
     return replace(row, protocol=None)
 
 
-def _column_cells(columns: list[list[CellValue]], first_row: int = 2) -> dict[int, CellValue]:
-    """The non-empty cells of a one-column range read column-major, by sheet row."""
-    if not columns:
-        return {}
-    return {first_row + i: v for i, v in enumerate(columns[0]) if v not in ("", None)}
+def _column(columns: list[list[CellValue]]) -> list[CellValue]:
+    """The values of a one-column range read column-major (empty when the column is)."""
+    return columns[0] if columns else []
 
 
 def _rows_of(columns: list[list[CellValue]]) -> list[list[CellValue]]:
