@@ -14,9 +14,6 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-import phonenumbers
-from email_validator import EmailNotValidError, validate_email
-
 from worker.model import (
     AnswerTexts,
     Channel,
@@ -371,6 +368,10 @@ def _check_email(text: str) -> tuple[str | None, str | None]:
         return None, "informe só o endereço, sem nome, aspas ou < >"
     if any(ch.isspace() for ch in text):
         return None, "o endereço não pode conter espaços"
+    # Imported on first use (as phonenumbers below): an idle tick parses no row, and these
+    # two (with the asyncio that email-validator pulls in) cost megabytes of resident memory.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         # No SMTPUTF8: the MIME build (stdlib email) and many relays refuse a non-ASCII
         # local part, so "joão@…" is flagged here, with a reason staff can pass on, rather
@@ -385,15 +386,6 @@ def _check_email(text: str) -> tuple[str | None, str | None]:
     return result.ascii_email or result.normalized, None
 
 
-_PHONE_TYPES = frozenset(
-    {
-        phonenumbers.PhoneNumberType.MOBILE,
-        phonenumbers.PhoneNumberType.FIXED_LINE,
-        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-    }
-)
-
-
 def _phone_e164(text: str) -> str | None:
     """E.164 of a valid phone (Brazilian unless it starts with +), else None.
 
@@ -401,13 +393,20 @@ def _phone_e164(text: str) -> str | None:
     """
     if not text or len(text) > 64:
         return None
+    import phonenumbers
+
+    accepted = {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
     try:
         number = phonenumbers.parse(text, "BR")
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
-    if phonenumbers.number_type(number) not in _PHONE_TYPES:
+    if phonenumbers.number_type(number) not in accepted:
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
