@@ -35,7 +35,7 @@ EXIT_OK, EXIT_FAIL = 0, 1
 
 # Test hook, not configuration: caps the journal at this many SQLite pages (PRAGMA
 # max_page_count) so the fault suite can emulate a full disk in a subprocess without touching
-# the file system. Documented in docs/failure-model.md; never set it in production.
+# the file system. Documented in README.md ("Failure model"); never set it in production.
 MAX_PAGES_ENV = "BALCAO_TEST_JOURNAL_MAX_PAGES"
 
 
