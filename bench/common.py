@@ -25,32 +25,17 @@ from pathlib import Path
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from worker.intake import OWNED_COLUMNS
+from worker.model import ColumnTitles
+
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "config.yaml"
 SPREADSHEET_ID = "sandbox-sheet"
 WORKSHEET = "Respostas ao formulário 1"
 TZ = ZoneInfo("America/Bahia")
 
-FORM_TITLES = [
-    "Carimbo de data/hora",
-    "Endereço de e-mail",
-    "Nome completo",
-    "Telefone com DDD (WhatsApp)",
-    "Como prefere ser atendido?",
-    "Serviço",
-    "Assunto do atendimento",
-    "Período de preferência",
-    "Declaro que li e concordo com a política de privacidade",
-]
-OWNED_TITLES = [
-    "Protocolo",
-    "Situação",
-    "Prazo de resposta",
-    "Atendimento",
-    "Link ou canal",
-    "Atualizado em",
-    "Observação",
-]
+FORM_TITLES = ColumnTitles().titles()
+OWNED_TITLES = list(OWNED_COLUMNS)
 MEET = "Google Meet"
 WHATSAPP = "Ligação de vídeo pelo WhatsApp"
 PERIODS = ["Manhã (08h às 12h)", "Tarde (12h às 17h)", "Sem preferência"]

@@ -130,6 +130,10 @@ class ColumnTitles:
     period: str | None = "Período de preferência"
     consent: str | None = "Declaro que li e concordo com a política de privacidade"
 
+    def titles(self) -> list[str]:
+        """The mapped titles in field order: the sample form's header row by default."""
+        return [t for t in (getattr(self, f) for f in self.__dataclass_fields__) if t]
+
 
 @dataclass(frozen=True)
 class AnswerTexts:

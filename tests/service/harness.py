@@ -12,16 +12,12 @@ from worker import bootstrap, config, intake
 from worker.adapters.memory import MemoryCalendar, MemoryMailer, MemorySheet
 from worker.journal import Journal
 from worker.messages import Renderer
-from worker.model import TickReport
+from worker.model import ColumnTitles, TickReport
 from worker.service import Deps, run_once
 
 BAHIA = ZoneInfo("America/Bahia")
 REPO = Path(__file__).resolve().parents[2]
-HEADER = [
-    "Carimbo de data/hora", "Endereço de e-mail", "Nome completo", "Telefone com DDD (WhatsApp)",
-    "Como prefere ser atendido?", "Serviço", "Assunto do atendimento", "Período de preferência",
-    "Declaro que li e concordo com a política de privacidade",
-]
+HEADER = ColumnTitles().titles()
 
 
 def serial(dt: datetime) -> float:

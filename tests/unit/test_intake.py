@@ -25,17 +25,7 @@ from worker.model import Channel, HeadersMissingError, ParsedRow, Period
 
 SECRET = b"test-secret"
 TZ = "America/Bahia"
-HEADER = [
-    "Carimbo de data/hora",
-    "Endereço de e-mail",
-    "Nome completo",
-    "Telefone com DDD (WhatsApp)",
-    "Como prefere ser atendido?",
-    "Serviço",
-    "Assunto do atendimento",
-    "Período de preferência",
-    "Declaro que li e concordo com a política de privacidade",
-]
+HEADER = ColumnTitles().titles()
 # 2026-12-11 10:15:00 in the sheet's zone.
 TS = 46367.42708333333
 GOOD = {
