@@ -122,7 +122,7 @@ def build_processed(n: int, folder: Path, now: datetime) -> ProcessedSheet:
     """A response sheet of ``n`` rows balcao already handled (protocol, `Agendado`, dates,
     link) and a journal that knows each of them (same protocol and timestamp key, event and
     confirmation done, cursor past the last row), written directly: no Google call."""
-    from worker import plan
+    from worker import identity
     from worker.journal import Journal, RequestRecord
     from worker.sandbox import serial
 
@@ -142,7 +142,7 @@ def build_processed(n: int, folder: Path, now: datetime) -> ProcessedSheet:
             a = new_answers(-(i + 1))
             a["Endereço de e-mail"] = f"antigo{i}@example.com"
             a["Nome completo"] = f"Pessoa Atendida {i}"
-            protocol = plan.protocol_for(local.year, i + 1)
+            protocol = identity.protocol_for(local.year, i + 1)
             slot = local + timedelta(days=1)
             text = "{:%d/%m/%Y %H:%M}"
             meet = a["Como prefere ser atendido?"] == MEET
@@ -153,7 +153,7 @@ def build_processed(n: int, folder: Path, now: datetime) -> ProcessedSheet:
                 text.format(local), "",
             ])
             aware = local.replace(tzinfo=TZ)
-            key = plan.ts_key(json.loads(json.dumps(serial.to_serial(local))))
+            key = identity.ts_key(json.loads(json.dumps(serial.to_serial(local))))
             records.append(RequestRecord(
                 protocol=protocol, seq=i + 1, fingerprint=f"bench-{i}",
                 submitted=aware.isoformat(), ts_key=key, received_at=aware.isoformat(),

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from gspread.client import Client
 
-from worker import bootstrap, plan, slots
+from worker import bootstrap, identity, slots, texts
 from worker.adapters.google_auth import build_service
 from worker.adapters.google_calendar import event_body
 from worker.adapters.google_sheets import http_client_class
@@ -77,7 +77,7 @@ class NaiveWorker:
         header = list(records[0])
         column = {title: i + 1 for i, title in enumerate(header)}
         cols = s.form.columns
-        seq = max((plan.protocol_seq(r.get("Protocolo")) or 0 for r in records), default=0)
+        seq = max((identity.protocol_seq(r.get("Protocolo")) or 0 for r in records), default=0)
         for i, rec in enumerate(records):
             stamp = str(rec.get(cols.timestamp, "")).strip()
             if not stamp or str(rec.get("Situação", "")).strip():
@@ -85,7 +85,7 @@ class NaiveWorker:
             row = i + 2
             submitted = datetime.strptime(stamp, "%d/%m/%Y %H:%M:%S").replace(tzinfo=self.tz)
             seq += 1
-            protocol = plan.protocol_for(submitted.year, seq)
+            protocol = identity.protocol_for(submitted.year, seq)
             deadline = self.office.deadline(submitted)
             done["new"] += 1
             slot = self._free_slot(protocol, submitted, deadline,
@@ -108,7 +108,7 @@ class NaiveWorker:
                           ("Atendimento", f"{slot.start:{DATE_TEXT}}"),
                           ("Link ou canal", link or "WhatsApp")]
                 if slot.start >= deadline:
-                    cells.append(("Observação", plan.REASON_AFTER_DEADLINE))
+                    cells.append(("Observação", texts.REASON_AFTER_DEADLINE))
             cells.append(("Atualizado em", f"{now:{DATE_TEXT}}"))
             for title, value in cells:
                 self.ws.update_cell(row, column[title], value)
@@ -142,7 +142,7 @@ class NaiveWorker:
         if not meet:
             lines.append(f"Telefone do cidadão: {phone}")
         spec = EventSpec(
-            event_id=plan.event_id(protocol, 0), calendar_id=slot.calendar_id, protocol=protocol,
+            event_id=identity.event_id("naive", protocol), calendar_id=slot.calendar_id, protocol=protocol,
             summary=f"Balcão Virtual {protocol} – {first}" + ("" if meet else " (WhatsApp)"),
             description="\n".join(lines), start=slot.start, end=slot.end,
             timezone=self.s.office.timezone, meet=meet,

@@ -39,10 +39,11 @@ from zoneinfo import ZoneInfo
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from worker import bootstrap, config, crashpoints, plan  # noqa: E402
+from worker import bootstrap, config, crashpoints  # noqa: E402
+from worker.adapters.a1 import col_letter  # noqa: E402
 from worker.journal import Journal  # noqa: E402
 from worker.retry import Retrier, RetryPolicy  # noqa: E402
-from worker.service import Deps, run_once  # noqa: E402
+from worker.tick import Deps, run_once  # noqa: E402
 
 TZ = ZoneInfo("America/Bahia")
 SHEET = "sandbox-sheet"
@@ -200,7 +201,7 @@ class Soak:
         state, whose size grows with the run and would inflate this process's RSS)."""
         assert self.deps is not None
         info = self.deps.sheet.info()
-        last = plan.col_letter(info.column_count)
+        last = col_letter(info.column_count)
         return [list(r) for r in self.deps.sheet.read([f"A1:{last}{info.row_count}"])[0]]
 
     def staff(self) -> None:

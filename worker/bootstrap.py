@@ -161,7 +161,7 @@ def adapters(s: Settings, *, timeout: float | None = None) -> tuple[ResponseShee
 
 def deps(s: Settings, journal: Journal, *, stop: threading.Event | None = None):  # type: ignore[no-untyped-def]
     """Everything a tick needs, wired from the settings."""
-    from worker.service import Deps
+    from worker.deps import Deps
 
     sheet, cal, mailer = adapters(s)
     return Deps(

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from worker import config as config_mod
-from worker.model import Status
+from worker.lifecycle import Status
 from worker.textfmt import fmt_datetime, mask_email, weekday_pt
 
 MAX_TICKS = 20
@@ -76,10 +76,7 @@ def run_demo(config_path: str = "config.yaml", out_dir: str = "demo-out") -> int
 
 
 def _pending(journal: Any) -> bool:
-    row = journal.db.execute(
-        "SELECT COUNT(*) FROM requests WHERE status = ?", (Status.PENDING.value,)
-    ).fetchone()
-    return bool(row[0]) or bool(journal.open_intents())
+    return bool(journal.stats().get(Status.PENDING.value)) or bool(journal.open_intents())
 
 
 def _state(url: str) -> dict[str, Any]:

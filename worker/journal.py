@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from worker.model import BalcaoError, LockHeldError
+from worker.model import BalcaoError, LockHeldError, RequestRecord
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Room a tick must find in the journal before it touches Google (probe_writable): far more
 # than one tick's intents and results take.
@@ -89,65 +89,30 @@ _MIGRATIONS: list[str] = [
         detail   TEXT NOT NULL DEFAULT ''
     );
     """,
+    # 2: the time of the legal answer (first confirmation), job runs, the elimination register.
+    """
+    ALTER TABLE requests ADD COLUMN answered_at TEXT;
+    UPDATE requests SET answered_at = (
+        SELECT MIN(e.done_at) FROM effects e
+        WHERE e.protocol = requests.protocol AND e.kind = 'confirmation' AND e.state = 'done'
+    );
+    CREATE TABLE jobs (name TEXT PRIMARY KEY, last_run TEXT NOT NULL);
+    CREATE TABLE eliminations (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        TEXT NOT NULL,
+        reason    TEXT NOT NULL,
+        protocols TEXT NOT NULL,
+        sheet     INTEGER NOT NULL DEFAULT 0,
+        calendar  INTEGER NOT NULL DEFAULT 0,
+        journal   INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX effects_protocol ON effects(protocol, kind, revision);
+    """,
 ]
 
 
 class JournalError(BalcaoError):
     """The journal cannot be opened, checked or written: effects must stop."""
-
-
-@dataclass
-class RequestRecord:
-    protocol: str
-    seq: int
-    fingerprint: str
-    submitted: str | None
-    ts_key: str | None
-    received_at: str
-    deadline: str | None
-    status: str
-    reason: str = ""
-    problem: str = ""
-    email: str = ""
-    name: str = ""
-    phone: str = ""
-    channel: str = ""
-    period: str = ""
-    service: str = ""
-    valid: int = 1
-    duplicate_of: str | None = None
-    revision: int = 0
-    calendar_id: str | None = None
-    event_id: str | None = None
-    slot_start: str | None = None
-    slot_end: str | None = None
-    meet_link: str | None = None
-    event_state: str = ""
-    ack_state: str = ""
-    conf_state: str = ""
-    conf_revision: int | None = None
-    manual_serial: float | None = None
-    staff_serial: float | None = None
-    in_sheet: int = 0
-    written: str = ""
-    updated_at: str = ""
-    purged_at: str | None = None
-
-    @property
-    def submitted_dt(self) -> datetime | None:
-        return datetime.fromisoformat(self.submitted) if self.submitted else None
-
-    @property
-    def deadline_dt(self) -> datetime | None:
-        return datetime.fromisoformat(self.deadline) if self.deadline else None
-
-    @property
-    def slot_start_dt(self) -> datetime | None:
-        return datetime.fromisoformat(self.slot_start) if self.slot_start else None
-
-    @property
-    def slot_end_dt(self) -> datetime | None:
-        return datetime.fromisoformat(self.slot_end) if self.slot_end else None
 
 
 _COLUMNS = [f.name for f in fields(RequestRecord)]
@@ -182,6 +147,7 @@ class Journal:
                 uri = f"file:{path}?mode=ro" if path != ":memory:" else "file::memory:"
                 self.db = sqlite3.connect(uri, uri=True, isolation_level=None)
             else:
+                _create_private(path)
                 self.db = sqlite3.connect(path, isolation_level=None, timeout=5.0)
             self.db.row_factory = sqlite3.Row
             if not readonly:
@@ -431,6 +397,75 @@ class Journal:
         ).fetchone()
         return int(row[0])
 
+    # ----------------------------------------------------------------- tick queries
+
+    def identity_pairs(self) -> Iterator[tuple[str, str | None]]:
+        """Every (protocol, ts_key), in claim order (the identity index)."""
+        for protocol, key in self._exec("SELECT protocol, ts_key FROM requests ORDER BY seq"):
+            yield str(protocol), key
+
+    def unwritten(self) -> set[str]:
+        """Protocols whose sheet cells are not known to show the journal's values."""
+        return {str(p) for (p,) in self._exec("SELECT protocol FROM requests WHERE in_sheet = 0")}
+
+    def open_work(self, flagged: Sequence[str]) -> list[str]:
+        """Protocols that may still owe an event, a Meet link or an e-mail (a superset: the
+        caller decides with ``lifecycle.is_open_work``), in claim order."""
+        marks = ", ".join("?" for _ in flagged) or "''"
+        rows = self._exec(
+            "SELECT protocol FROM requests WHERE valid = 1 AND duplicate_of IS NULL "
+            f"AND problem NOT IN ({marks}) AND (event_state NOT IN ('created', 'cancelled', "
+            "'failed') OR conf_state != 'sent' OR ack_state = 'intent' "
+            "OR conf_revision IS NOT revision) ORDER BY seq",
+            list(flagged),
+        )
+        return [str(p) for (p,) in rows]
+
+    def past_deadline_unanswered(self, now: datetime, exclude: Sequence[str]) -> int:
+        """Valid requests past their deadline whose status is not among ``exclude``."""
+        marks = ", ".join("?" for _ in exclude) or "''"
+        row = self._exec(
+            "SELECT COUNT(*) FROM requests WHERE valid = 1 AND duplicate_of IS NULL "
+            f"AND deadline IS NOT NULL AND deadline < ? AND status NOT IN ({marks})",
+            (now.isoformat(), *exclude),
+        ).fetchone()
+        return int(row[0])
+
+    def open_deadlines(self, exclude: Sequence[str]) -> list[tuple[str, str | None, str | None]]:
+        """(status, deadline, submitted or received) of valid requests not in ``exclude``."""
+        marks = ", ".join("?" for _ in exclude) or "''"
+        rows = self._exec(
+            "SELECT status, deadline, COALESCE(submitted, received_at) FROM requests "
+            f"WHERE valid = 1 AND duplicate_of IS NULL AND status NOT IN ({marks})",
+            list(exclude),
+        )
+        return [(str(r[0]), r[1], r[2]) for r in rows]
+
+    def effect_key(self, protocol: str, kind: str, revision: int) -> str | None:
+        """The key (event id or Message-ID) stored with an earlier intent of this effect:
+        ids are stored when the intent is committed and never computed again."""
+        row = self._exec(
+            "SELECT key FROM effects WHERE protocol = ? AND kind = ? AND revision = ? "
+            "ORDER BY created_at DESC LIMIT 1",
+            (protocol, kind, revision),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    # ----------------------------------------------------------------- jobs
+
+    def job_runs(self) -> dict[str, datetime]:
+        return {
+            str(r["name"]): datetime.fromisoformat(r["last_run"])
+            for r in self._exec("SELECT name, last_run FROM jobs")
+        }
+
+    def set_job_run(self, name: str, at: datetime) -> None:
+        self._exec(
+            "INSERT INTO jobs(name, last_run) VALUES(?, ?) "
+            "ON CONFLICT(name) DO UPDATE SET last_run = excluded.last_run",
+            (name, at.isoformat()),
+        )
+
     # ----------------------------------------------------------------- audit and retention
 
     def audit(self, at: datetime, protocol: str | None, event: str, detail: str = "") -> None:
@@ -447,12 +482,16 @@ class Journal:
         return [dict(r) for r in rows]
 
     def purge_personal_data(self, now: datetime, retention_days: int) -> int:
-        """Blank personal fields of requests older than the retention; returns how many."""
+        """Blank personal fields of requests older than the retention that have no open work
+        (no open intent, not waiting for an e-mail or a booking, no appointment ahead);
+        returns how many."""
         cutoff = (now - timedelta(days=retention_days)).isoformat()
         cur = self._exec(
             "UPDATE requests SET email = '', name = '', phone = '', service = '', purged_at = ? "
             "WHERE purged_at IS NULL AND received_at < ? "
-            "AND (slot_end IS NULL OR slot_end < ?)",
+            "AND (slot_end IS NULL OR slot_end < ?) "
+            "AND status NOT IN ('Pendente', 'Recebido') "
+            "AND protocol NOT IN (SELECT protocol FROM effects WHERE state = 'intent')",
             (now.isoformat(), cutoff, cutoff),
         )
         return cur.rowcount
@@ -460,6 +499,20 @@ class Journal:
     def stats(self) -> dict[str, int]:
         rows = self._exec("SELECT status, COUNT(*) AS n FROM requests GROUP BY status")
         return {str(r["status"]): int(r["n"]) for r in rows}
+
+
+def _create_private(path: str) -> None:
+    """Create the journal file with mode 0600 whatever the umask: it holds names, e-mails,
+    phones and the fingerprint secret (SQLite gives its -wal and -shm files the same mode)."""
+    if path == ":memory:":
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return  # reported by sqlite3.connect in its own words
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.chmod(path, 0o600)
 
 
 def _record(row: sqlite3.Row) -> RequestRecord:

@@ -23,7 +23,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from worker.model import Status, TickReport
+from worker.lifecycle import Status
+from worker.model import TickReport
 
 _ERROR_RE = re.compile(r"^(?P<api>[a-z]+)\b[^:]*: (?:HTTP |SMTP )(?P<code>\d{3})")
 PENDING = (Status.RECEIVED.value, Status.PENDING.value)
@@ -130,11 +131,7 @@ class Metrics:
         stats = journal.stats()
         for status in {*stats, *(s.value for s in Status)}:
             self.requests.labels(status=status).set(stats.get(status, 0))
-        rows = journal.db.execute(
-            "SELECT status, deadline, COALESCE(submitted, received_at) AS since FROM requests "
-            "WHERE valid = 1 AND duplicate_of IS NULL AND status != ?",
-            (Status.BOOKED.value,),
-        ).fetchall()
+        rows = journal.open_deadlines(exclude=(Status.BOOKED.value,))
         oldest: datetime | None = None
         overdue = 0
         for status, deadline, since in rows:

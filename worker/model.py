@@ -101,16 +101,6 @@ class Period(enum.Enum):
     ANY = "any"
 
 
-class Status(enum.Enum):
-    """The closed list of `Situação` values staff see (DESIGN §3)."""
-
-    RECEIVED = "Recebido"
-    BOOKED = "Agendado"
-    ATTENTION = "Requer atenção"
-    DUPLICATE = "Duplicado"
-    PENDING = "Pendente"
-
-
 @dataclass(frozen=True)
 class ColumnTitles:
     """Header titles of the form's fields (``form.columns.*``); defaults are the sample form's.
@@ -289,3 +279,64 @@ class DayInfo:
     open_from: time | None
     open_until: time | None
     weekend: bool
+
+
+# --------------------------------------------------------------------------- journal records
+
+
+@dataclass
+class RequestRecord:
+    """One request as the journal keeps it (a row of ``requests``); states are the string
+    values of the enums in ``worker.lifecycle``, so older journals need no migration."""
+
+    protocol: str
+    seq: int
+    fingerprint: str
+    submitted: str | None
+    ts_key: str | None
+    received_at: str
+    deadline: str | None
+    status: str
+    reason: str = ""
+    problem: str = ""
+    email: str = ""
+    name: str = ""
+    phone: str = ""
+    channel: str = ""
+    period: str = ""
+    service: str = ""
+    valid: int = 1
+    duplicate_of: str | None = None
+    revision: int = 0
+    calendar_id: str | None = None
+    event_id: str | None = None
+    slot_start: str | None = None
+    slot_end: str | None = None
+    meet_link: str | None = None
+    event_state: str = ""
+    ack_state: str = ""
+    conf_state: str = ""
+    conf_revision: int | None = None
+    manual_serial: float | None = None
+    staff_serial: float | None = None
+    in_sheet: int = 0
+    written: str = ""
+    updated_at: str = ""
+    purged_at: str | None = None
+    answered_at: str | None = None  # when the first confirmation was sent (the legal answer)
+
+    @property
+    def submitted_dt(self) -> datetime | None:
+        return datetime.fromisoformat(self.submitted) if self.submitted else None
+
+    @property
+    def deadline_dt(self) -> datetime | None:
+        return datetime.fromisoformat(self.deadline) if self.deadline else None
+
+    @property
+    def slot_start_dt(self) -> datetime | None:
+        return datetime.fromisoformat(self.slot_start) if self.slot_start else None
+
+    @property
+    def slot_end_dt(self) -> datetime | None:
+        return datetime.fromisoformat(self.slot_end) if self.slot_end else None

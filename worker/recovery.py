@@ -14,11 +14,13 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from worker import intake, plan
+from worker import identity, intake
+from worker.adapters.a1 import col_letter
 from worker.config import Settings
 from worker.journal import Journal, RequestRecord
+from worker.lifecycle import Status
 from worker.messages import message_id
-from worker.model import AdapterError, Channel, Status
+from worker.model import AdapterError, Channel
 from worker.ports import Calendar, CellValue, Mailer, ResponseSheet
 
 log = logging.getLogger("balcao.recover")
@@ -68,7 +70,7 @@ def recover_into(
     now: datetime,
 ) -> dict[str, int]:
     info = sheet.info()
-    last = plan.col_letter(max(info.column_count, 1))
+    last = col_letter(max(info.column_count, 1))
     header_rows, rows = sheet.read(["1:1", f"A2:{last}"])
     header: Sequence[CellValue] = header_rows[0] if header_rows else []
     titles = s.form.columns
@@ -80,7 +82,7 @@ def recover_into(
         for i, cells in enumerate(rows):
             r = i + 2
             protocol = _text(_at(cells, owned.get("Protocolo")))
-            if not plan.PROTOCOL_RE.match(protocol):
+            if not identity.PROTOCOL_RE.match(protocol):
                 continue  # never processed: the next tick takes it in
             last_row = r
             parsed = intake.parse_row(
@@ -96,10 +98,10 @@ def recover_into(
             a = parsed.answers
             rec = RequestRecord(
                 protocol=protocol,
-                seq=plan.protocol_seq(protocol) or 0,
+                seq=identity.protocol_seq(protocol) or 0,
                 fingerprint=parsed.fingerprint,
                 submitted=parsed.submitted.isoformat() if parsed.submitted else None,
-                ts_key=plan.ts_key(_at(cells, hmap.fields.get("timestamp"))),
+                ts_key=identity.ts_key(_at(cells, hmap.fields.get("timestamp"))),
                 received_at=now.isoformat(),
                 deadline=deadline.isoformat() if deadline else None,
                 status=status,
@@ -150,7 +152,12 @@ def _recover_effects(
     for kind, field in (("ack", "ack_state"), ("confirmation", "conf_state")):
         sent: bool
         if mailer.can_search_sent:
-            sent = mailer.find_sent(message_id(rec.protocol, kind, 0, domain)) is not None
+            # Today's Message-ID, and the first release's (without the office tag).
+            ids = (
+                identity.mail_id(s.form.spreadsheet_id, rec.protocol, kind, 0, domain),
+                message_id(rec.protocol, kind, 0, domain),
+            )
+            sent = any(mailer.find_sent(key) is not None for key in ids)
             counts["messages"] += int(sent)
         else:
             # Without gmail.readonly the sheet is the best witness: staff saw the status that

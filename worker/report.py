@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from worker.config import Settings
-from worker.model import Status
+from worker.lifecycle import Status
 
 EXIT_OK, EXIT_FAIL = 0, 1
 MONTHS_PT = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",

@@ -106,7 +106,7 @@ def summary(report: TickReport) -> str:
 
 def tick(deps: Any, s: Settings, *, dry_run: bool = False, accept_backlog: bool = False) -> TickReport:
     """One tick with every failure of the tick as a whole turned into a failed report."""
-    from worker.service import run_once
+    from worker.tick import run_once
 
     now = _now(s)
     try:

@@ -43,7 +43,7 @@ HEADER = [
 ]
 STATUSES = {"Recebido", "Agendado", "Requer atenção", "Duplicado", "Pendente"}
 PROTOCOL = re.compile(r"BV-\d{4}-\d{6,}")
-OUR_ID = re.compile(r"<(bv-\d{4}-\d{6,})\.([a-z][a-z0-9-]*)\.r(\d+)@", re.I)
+OUR_ID = re.compile(r"<(bv-\d{4}-\d{6,})\.([a-z][a-z0-9-]*)\.r(\d+)(?:\.[a-z0-9]+)*@", re.I)
 
 # Paths of the Google methods the faults target (the sandbox searches the decoded path).
 EVENTS_INSERT = r"^/calendar/v3/calendars/[^/]+/events$"

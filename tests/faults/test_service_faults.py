@@ -14,7 +14,7 @@ from worker import intake
 from worker.adapters.memory import MemoryMailer
 from worker.model import AdapterError
 from worker.retry import Retrier, RetryPolicy
-from worker.service import REASON_POISON
+from worker.texts import REASON_POISON
 
 MON = datetime(2028, 3, 6, 10, 0, tzinfo=BAHIA)
 
@@ -193,9 +193,10 @@ def test_authorisation_error_mid_booking_pauses_and_keeps_what_was_created(
     report = h.tick()
     assert report.paused_reason and not report.ok
     assert h.deps.state.paused
-    # Nothing was marked failed; the event created before the pause is known, not lost.
-    assert {h.cell(r, "Situação") for r in rows} == {"Pendente"}
-    assert h.mailer.sent == []
+    # Nothing was marked failed; the first request was booked and confirmed before the
+    # pause (its confirmation leaves right after its own booking), the others wait.
+    assert [h.cell(r, "Situação") for r in rows] == ["Agendado", "Pendente", "Pendente"]
+    assert len(h.mailer.sent) == 1
     assert [r.event_state for r in h.journal.all()].count("created") == 1
     h.advance(minutes=1)
     assert h.tick().ok and h.deps.state.paused is None

@@ -13,7 +13,7 @@ from worker.adapters.memory import MemoryCalendar, MemoryMailer, MemorySheet
 from worker.journal import Journal
 from worker.messages import Renderer
 from worker.model import ColumnTitles, TickReport
-from worker.service import Deps, run_once
+from worker.tick import Deps, run_once
 
 BAHIA = ZoneInfo("America/Bahia")
 REPO = Path(__file__).resolve().parents[2]

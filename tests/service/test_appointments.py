@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from worker.adapters.memory import MemoryCalendar
-from worker.plan import event_id
+from worker.identity import event_id
 
 from .harness import BAHIA, Harness, serial
 
@@ -70,7 +70,7 @@ def test_event_that_already_exists_409_counts_as_created(tmp_path: Path) -> None
     assert h.cell(row, "Protocolo") == protocol
     assert len(h.calendar.all_events()) == 1
     assert kinds(h, protocol) == ["confirmation"]
-    assert h.calendar.all_events()[0].spec.event_id == event_id(protocol, 0)
+    assert h.calendar.all_events()[0].spec.event_id == event_id(h.s.form.spreadsheet_id, protocol)
 
 
 def test_event_deleted_by_staff_is_flagged_and_never_recreated(tmp_path: Path) -> None:

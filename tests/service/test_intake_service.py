@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from worker.identity import PROTOCOL_RE
 from worker.model import AdapterError, BacklogRefusedError, HeadersMissingError
-from worker.plan import PROTOCOL_RE
 
 from .harness import BAHIA, HEADER, Harness, answers, serial
 

@@ -93,8 +93,7 @@ def test_second_instance_lock_is_refused_and_names_the_holder(tmp_path: Path) ->
 
 
 def test_identity_index_keeps_protocols_sharing_a_timestamp_apart() -> None:
-    from worker.plan import locate
-    from worker.service import IdentityIndex
+    from worker.identity import IdentityIndex, locate
 
     index = IdentityIndex()
     index.add("BV-2028-000001", 46818.5)

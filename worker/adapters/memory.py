@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -11,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from worker.adapters.a1 import col_letter, col_number, parse_a1
 from worker.adapters.mime import build_message
 from worker.model import AdapterError, EmailSpec, EventResult, EventSpec
-from worker.plan import col_letter
 from worker.ports import CellValue, CellWrite, SheetInfo
 
 Grid = list[list[CellValue | None]]
@@ -65,33 +64,6 @@ class _Faults:
 
 
 # --------------------------------------------------------------------------- sheet
-
-_A1 = re.compile(r"^([A-Za-z]*)(\d*)(?::([A-Za-z]*)(\d*))?$")
-
-
-def col_number(letters: str) -> int:
-    """Letters → 1-based column number: ``AA`` → 27."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def parse_a1(text: str) -> tuple[int, int, int | None, int | None]:
-    """An A1 range inside one sheet → 1-based inclusive ``(row0, col0, row1, col1)``, None for
-    an open end: ``"A2:A"`` → (2, 1, None, 1); ``"1:1"`` → (1, 1, 1, None); ``"B3"`` → (3, 2, 3, 2)."""
-    m = _A1.match(text.strip())
-    if not m or not (m.group(1) or m.group(2)):
-        raise AdapterError(f"Unable to parse range: {text}", False, status=400, reason="badRequest")
-    c0, r0, c1, r1 = m.groups()
-    if ":" not in text:  # a single cell
-        c1, r1 = c0, r0
-    row0 = int(r0) if r0 else 1
-    col0 = col_number(c0) if c0 else 1
-    row1 = int(r1) if r1 else None
-    col1 = col_number(c1) if c1 else None
-    return row0, col0, row1, col1
-
 
 def _empty(value: CellValue | None) -> bool:
     return value is None or value == ""

@@ -1,4 +1,4 @@
-"""Pure decisions of a tick: protocols, duplicates, per-address limits, row identity, owned cells; no I/O, no clock."""
+"""Locating rows by identity (protocol, then timestamp and answers; never row numbers), the identity index, and the deterministic ids of effects; no I/O, no clock."""
 
 from __future__ import annotations
 
@@ -8,27 +8,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-
-from worker.model import ParsedRow, Status
 
 PROTOCOL_RE = re.compile(r"^BV-(\d{4})-(\d{6,})$")
-
-# Observação texts staff read (pt-BR). Kept here so every path uses the same words.
-REASON_DUPLICATE = "Duplicado de {protocol}"
-REASON_TOO_MANY = (
-    "Limite de {limit} solicitações em aberto para este e-mail atingido; nenhum e-mail enviado"
-)
-REASON_EDITED = "Resposta alterada após o processamento; verifique com o cidadão"
-REASON_NO_SLOT = "Sem horário disponível"
-REASON_AFTER_DEADLINE = "Horário agendado após o prazo de resposta"
-REASON_MEET_PENDING = "Link do Google Meet em criação; nova verificação automática"
-REASON_MEET_FAILED = "Falha ao criar o link do Google Meet; agende manualmente"
-REASON_EVENT_DELETED = "Evento excluído da agenda pela equipe; não será recriado"
-REASON_MAIL_CAP = "Limite diário de e-mails atingido; envio automático assim que possível"
-REASON_TRANSIENT = "Falha temporária do Google ({what}); nova tentativa automática"
-REASON_AWAITING_STAFF_TIME = ""
-REASON_PAUSED = "Integração pausada: credenciais do Google precisam de atenção do operador"
 
 
 def protocol_for(year: int, seq: int) -> str:
@@ -44,22 +25,6 @@ def protocol_seq(text: object) -> int | None:
     return int(m.group(2)) if m else None
 
 
-def col_letter(n: int) -> str:
-    """A 1-based column number in A1 letters: 1 → ``A``, 26 → ``Z``, 27 → ``AA``."""
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def event_id(protocol: str, revision: int) -> str:
-    """Deterministic Calendar event id: base32hex (a–v, 0–9) of a hash of protocol and revision,
-    so a retried insert after a crash gets 409 instead of a second event."""
-    digest = hashlib.sha256(f"balcao:{protocol}:{revision}".encode()).digest()
-    return base64.b32hexencode(digest).decode().lower().rstrip("=")[:40]
-
-
 def ts_key(value: object) -> str | None:
     """The identity key of a timestamp cell as read (a serial number, or text typed by hand)."""
     if value is None or value == "":
@@ -67,103 +32,36 @@ def ts_key(value: object) -> str | None:
     return json.dumps(value)
 
 
-# --------------------------------------------------------------------------- new rows
-
-
-@dataclass(frozen=True)
-class Prior:
-    """What the journal knows of an earlier request, for duplicate detection."""
-
-    protocol: str
-    fingerprint: str
-    submitted: datetime | None
-
-
-@dataclass(frozen=True)
-class NewDecision:
-    row: ParsedRow
-    protocol: str
-    status: Status
-    reason: str
-    problem: str  # machine code: "" when valid and actionable
-    duplicate_of: str | None = None
-
-    @property
-    def actionable(self) -> bool:
-        return not self.problem
-
-
-@dataclass
-class IntakeContext:
-    next_seq: int
-    duplicate_window: timedelta
-    max_open_per_email: int
-    open_per_email: dict[str, int] = field(default_factory=dict)
-    priors: list[Prior] = field(default_factory=list)
-
-
-def classify_new(rows: Sequence[ParsedRow], ctx: IntakeContext, now: datetime) -> list[NewDecision]:
-    """Give each new row a protocol and decide whether it can be served.
-
-    Rows are taken in submission order (rows with an unreadable timestamp last, by row), so
-    protocols follow receipt order. A row whose fingerprint equals an earlier request's and was
-    submitted within the duplicate window becomes DUPLICATE of it; an address with
-    ``max_open_per_email`` open requests gets ATTENTION and no e-mail.
+def event_id(office_key: str, protocol: str) -> str:
+    """Deterministic Calendar event id: base32hex (a–v, 0–9) of a hash of the office key
+    (``form.spreadsheet_id``) and the protocol, so a retried insert after a crash gets 409
+    instead of a second event and two offices never share an id. A change of time is a patch
+    of this event, never a new one. The id is stored with the intent and never computed again.
     """
-    ordered = sorted(
-        rows, key=lambda r: (r.submitted is None, r.submitted or now, r.row)
-    )
-    out: list[NewDecision] = []
-    seen: list[Prior] = list(ctx.priors)
-    seq = ctx.next_seq
-    for row in ordered:
-        year = (row.submitted or now).year
-        protocol = protocol_for(year, seq)
-        seq += 1
-        if row.problems:
-            reason = "; ".join(p.reason for p in row.problems)
-            out.append(
-                NewDecision(row, protocol, Status.ATTENTION, reason, row.problems[0].code)
-            )
-            seen.append(Prior(protocol, row.fingerprint, row.submitted))
-            continue
-        dup = _duplicate_of(row, seen, ctx.duplicate_window)
-        seen.append(Prior(protocol, row.fingerprint, row.submitted))
-        if dup is not None:
-            out.append(
-                NewDecision(
-                    row, protocol, Status.DUPLICATE, REASON_DUPLICATE.format(protocol=dup),
-                    "duplicate", duplicate_of=dup,
-                )
-            )
-            continue
-        email = row.raw_email
-        if ctx.open_per_email.get(email, 0) >= ctx.max_open_per_email:
-            out.append(
-                NewDecision(
-                    row, protocol, Status.ATTENTION,
-                    REASON_TOO_MANY.format(limit=ctx.max_open_per_email), "too_many_open",
-                )
-            )
-            continue
-        ctx.open_per_email[email] = ctx.open_per_email.get(email, 0) + 1
-        out.append(NewDecision(row, protocol, Status.PENDING, "", ""))
-    ctx.next_seq = seq
-    return out
+    digest = hashlib.sha256(f"balcao:{office_key}:{protocol}".encode()).digest()
+    return base64.b32hexencode(digest).decode().lower().rstrip("=")[:40]
 
 
-def _duplicate_of(row: ParsedRow, seen: Iterable[Prior], window: timedelta) -> str | None:
-    if row.submitted is None:
-        return None
-    for prior in seen:
-        if prior.fingerprint != row.fingerprint or prior.submitted is None:
-            continue
-        if timedelta(0) <= row.submitted - prior.submitted <= window:
-            return prior.protocol
-    return None
+def office_tag(office_key: str) -> str:
+    """A short, stable, header-safe tag of the office key for Message-IDs."""
+    return hashlib.sha256(office_key.encode()).hexdigest()[:8]
 
 
-# --------------------------------------------------------------------------- identity
+def mail_id(
+    office_key: str, protocol: str, kind: str, revision: int, domain: str, hours: int | None = None
+) -> str:
+    """Deterministic Message-ID of one e-mail to a citizen: ``<bv-2026-000123.ack.r0.1a2b3c4d@domain>``
+    (``.h24`` added for the 24-hour reminder). Stored with the intent, never computed again."""
+    lead = f".h{hours}" if hours is not None else ""
+    return f"<{protocol.lower()}.{kind}.r{revision}{lead}.{office_tag(office_key)}@{domain.lower()}>"
+
+
+def staff_mail_id(office_key: str, kind: str, key: str, domain: str) -> str:
+    """Message-ID of a staff e-mail: (office, "digest", date) or (office, "alerta", protocol)."""
+    return f"<balcao.{kind}.{key.lower()}.{office_tag(office_key)}@{domain.lower()}>"
+
+
+# --------------------------------------------------------------------------- locating rows
 
 
 class ColumnCells(MutableMapping[int, object]):
@@ -322,22 +220,46 @@ def _cell_str(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-# --------------------------------------------------------------------------- owned cells
+@dataclass
+class IdentityIndex:
+    """Every journal protocol with its timestamp identity (``ts_ident``), both ways; plain
+    values, because a sheet holds tens of thousands of rows."""
 
+    known: dict[str, object] = field(default_factory=dict)
+    by_ts: dict[object, str | list[str]] = field(default_factory=dict)
 
-@dataclass(frozen=True)
-class OwnedValues:
-    """The values of balcao's columns for one request (None = leave the cell alone)."""
+    @classmethod
+    def load(cls, pairs: Iterable[tuple[str, str | None]]) -> IdentityIndex:
+        index = cls()
+        for protocol, key in pairs:
+            index.add(protocol, key_ident(key))
+        return index
 
-    protocol: str
-    status: str
-    deadline: float | str
-    appointment: float | str | None
-    link: str
-    note: str
+    def add(self, protocol: str, ident: object | None) -> None:
+        self.known[protocol] = ident
+        if ident is None:
+            return
+        # A bare str for the usual single protocol: a list per row would cost megabytes.
+        have = self.by_ts.get(ident)
+        if have is None:
+            self.by_ts[ident] = protocol
+        elif isinstance(have, str):
+            self.by_ts[ident] = [have, protocol]
+        else:
+            have.append(protocol)
 
-    def digest(self) -> str:
-        text = json.dumps(
-            [self.protocol, self.status, self.deadline, self.appointment, self.link, self.note]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+    def move(self, protocol: str, ident: object | None) -> None:
+        old = self.known.get(protocol)
+        have = self.by_ts.get(old) if old is not None else None
+        if isinstance(have, str):
+            if have == protocol:
+                del self.by_ts[old]
+        elif have is not None:
+            rest = [p for p in have if p != protocol]
+            if len(rest) > 1:
+                self.by_ts[old] = rest
+            elif rest:
+                self.by_ts[old] = rest[0]
+            else:
+                del self.by_ts[old]
+        self.add(protocol, ident)

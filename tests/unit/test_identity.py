@@ -1,10 +1,11 @@
-"""Pure decisions of a tick: protocols, event ids, the column view of a sheet read."""
+"""Identity: protocols, event ids and Message-IDs, the column view of a sheet read."""
 
 from __future__ import annotations
 
 import pytest
 
-from worker.plan import ColumnCells, col_letter, event_id, protocol_for, protocol_seq
+from worker.adapters.a1 import col_letter
+from worker.identity import ColumnCells, event_id, mail_id, protocol_for, protocol_seq
 
 
 def test_column_cells_show_only_non_empty_cells_by_sheet_row() -> None:
@@ -27,6 +28,16 @@ def test_column_letters_follow_the_sheets_ui(n: int, letters: str) -> None:
 def test_protocols_and_event_ids_are_stable_and_valid() -> None:
     assert protocol_for(2026, 13) == "BV-2026-000013"
     assert protocol_seq(" BV-2026-000013 ") == 13 and protocol_seq("BV-26-1") is None
-    eid = event_id("BV-2026-000013", 0)
-    assert eid == event_id("BV-2026-000013", 0) != event_id("BV-2026-000013", 1)
+    eid = event_id("sheet-a", "BV-2026-000013")
+    assert eid == event_id("sheet-a", "BV-2026-000013") != event_id("sheet-a", "BV-2026-000014")
+    # Two offices sharing a default domain never collide.
+    assert eid != event_id("sheet-b", "BV-2026-000013")
     assert 5 <= len(eid) <= 1024 and set(eid) <= set("0123456789abcdefghijklmnopqrstuv")
+
+
+def test_message_ids_carry_kind_revision_lead_and_office() -> None:
+    a = mail_id("sheet-a", "BV-2026-000013", "confirmation", 2, "Balcao.Example")
+    assert a.startswith("<bv-2026-000013.confirmation.r2.") and a.endswith("@balcao.example>")
+    assert a != mail_id("sheet-b", "BV-2026-000013", "confirmation", 2, "balcao.example")
+    reminder = mail_id("sheet-a", "BV-2026-000013", "reminder", 1, "balcao.example", hours=24)
+    assert ".reminder.r1.h24." in reminder

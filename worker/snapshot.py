@@ -1,0 +1,229 @@
+"""The tick's one read of the sheet: the header, the narrow identity columns and the tail of new rows, parsed into values the planners take; no decisions beyond parsing.
+
+Column-major narrow reads keep an idle tick on a 50,000-row sheet to a few lists; the tail
+is read from the cursor row (the last row read in full), which exists even when Forms has
+just grown the grid, so no metadata read is needed to find new rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from worker import intake, texts
+from worker.adapters.a1 import col_letter
+from worker.deps import Deps
+from worker.effects import Executor
+from worker.identity import ColumnCells, IdentityView
+from worker.lifecycle import Problem
+from worker.model import AdapterError, ColumnTitles, ParsedRow, RowProblem, TickReport
+from worker.ports import CellValue, SheetInfo
+
+log = logging.getLogger("balcao.snapshot")
+
+# Narrow columns read in full every tick (identity), by their key in the column map.
+TS, PROTOCOL, APPOINTMENT, STATUS = "timestamp", "Protocolo", "Atendimento", "Situação"
+
+
+@dataclass
+class Snapshot:
+    """One tick's read of the sheet (rows are 1-based sheet rows)."""
+
+    header: list[CellValue]
+    ts: ColumnCells  # sheet row → the cell, non-empty cells only
+    proto: ColumnCells
+    appointment: ColumnCells
+    tail: dict[int, list[CellValue]]
+    tail_start: int
+    hmap: intake.HeaderMap
+    timezone: str = "America/Bahia"
+    plan_lines: list[str] = field(default_factory=list)
+
+
+class SheetReader:
+    """Reads the snapshot through the executor's calls (retries, auth pause)."""
+
+    def __init__(self, deps: Deps, exe: Executor, report: TickReport, *, dry_run: bool) -> None:
+        self.d = deps
+        self.exe = exe
+        self.report = report
+        self.dry_run = dry_run
+
+    def info(self) -> SheetInfo:
+        if self.d.state.info is None:
+            self.d.state.info = self.exe.call(self.d.sheet.info, "sheets info")
+        return self.d.state.info
+
+    def narrow_keys(self) -> list[str]:
+        keys = [TS, PROTOCOL]
+        if self.d.settings.scheduling.mode == "manual":
+            keys.append(APPOINTMENT)
+        return keys
+
+    def _stored_columns(self) -> None:
+        # A new process (a restart, or `run --once` from cron) reuses the column map the
+        # journal remembers, so even its first tick reads narrow columns, not the sheet.
+        if not self.d.state.columns:
+            stored = self.d.journal.get_meta("columns")
+            if stored:
+                self.d.state.columns = {str(k): int(v) for k, v in json.loads(stored).items()}
+
+    def read(self) -> Snapshot:
+        info = self.info()
+        self._stored_columns()
+        for _attempt in range(3):
+            cols = self.d.state.columns
+            cursor = self.d.journal.cursor if cols else 1
+            narrow = self.narrow_keys() if cols else []
+            ranges = ["1:1"]
+            for key in narrow:
+                letter = col_letter(cols[key] + 1)
+                ranges.append(f"{letter}2:{letter}")
+            tail_start = cursor + 1
+            if cursor > info.row_count:
+                # Rows were deleted since the grid size was read: refresh it (rare).
+                info = self.d.state.info = self.exe.call(self.d.sheet.info, "sheets info")
+            # Forms grows the grid one row per response, so the cursor is usually the grid's
+            # last row: a range starting past it would be refused ("exceeds grid limits").
+            # Reading open-ended from the cursor row itself returns whatever Forms appended
+            # since, with no metadata read; that first row is dropped below.
+            read_from = max(1, min(tail_start, info.row_count))
+            with_tail = info.row_count >= 1
+            if with_tail:
+                ranges.append(f"A{read_from}:{col_letter(max(info.column_count, 1))}")
+            results = self._read_ranges(ranges)
+            header = [col[0] if col else "" for col in results[0]]
+            hmap = intake.build_header_map(header, self.titles())
+            new_cols = {**hmap.fields, **hmap.owned}
+            if hmap.missing_owned and self.dry_run:
+                self.report.plan_lines.append(
+                    "would create columns: " + ", ".join(hmap.missing_owned)
+                )
+            elif hmap.missing_owned:
+                self._create_columns(hmap)
+                info = self.d.state.info = self.exe.call(self.d.sheet.info, "sheets info")
+                self.d.state.columns = {}
+                continue
+            if cols and any(new_cols.get(k) != cols.get(k) for k in narrow) and not self.dry_run:
+                # Staff moved a column since the last tick: the narrow ranges read the wrong
+                # cells. Read again with the new map (rare: costs one extra read).
+                self.d.state.columns = new_cols
+                continue
+            self.d.state.columns = new_cols
+            if not self.dry_run and new_cols != cols:
+                with self.d.journal.tx():
+                    self.d.journal.set_meta("columns", json.dumps(new_cols, sort_keys=True))
+            tail_rows = rows_of(results[-1]) if with_tail else []
+            return self._snapshot(
+                header, hmap, new_cols, narrow, results, tail_rows, read_from, tail_start, info
+            )
+        raise AdapterError("the sheet's columns kept changing during the tick", True)
+
+    def _snapshot(
+        self, header: list[CellValue], hmap: intake.HeaderMap, cols: dict[str, int],
+        narrow: list[str], results: list[list[list[CellValue]]],
+        tail_rows: list[list[CellValue]], read_from: int, tail_start: int, info: SheetInfo,
+    ) -> Snapshot:
+        tail = {
+            read_from + i: list(row)
+            for i, row in enumerate(tail_rows)
+            if read_from + i >= tail_start
+        }
+        columns = {key: column(results[i + 1]) for i, key in enumerate(narrow)}
+        ts = ColumnCells(columns.get(TS, []))
+        proto = ColumnCells(columns.get(PROTOCOL, []))
+        appt = ColumnCells(columns.get(APPOINTMENT, []))
+        # The tail read in full overrides the narrow read for its rows.
+        for r, row in tail.items():
+            for key, target in ((TS, ts), (PROTOCOL, proto), (APPOINTMENT, appt)):
+                c = cols.get(key)
+                if c is not None and c < len(row) and row[c] not in ("", None):
+                    target[r] = row[c]
+                else:
+                    target.pop(r, None)
+        return Snapshot(header, ts, proto, appt, tail, tail_start, hmap, info.timezone)
+
+    def _read_ranges(self, ranges: list[str]) -> list[list[list[CellValue]]]:
+        # Column-major: the long narrow identity columns come as one list each, not one list
+        # per row (half the bytes and a fraction of the memory on a sheet of 50,000 rows).
+        return self.exe.call(lambda: self.d.sheet.read(ranges, by_column=True), "sheets read")
+
+    def titles(self) -> ColumnTitles:
+        return self.d.settings.form.columns
+
+    def _create_columns(self, hmap: intake.HeaderMap) -> None:
+        first = hmap.last_column + 1
+        titles = list(hmap.missing_owned)
+        date_cols = [first + i for i, t in enumerate(titles) if t in intake.DATE_COLUMNS]
+        # Not retried: appendDimension is not idempotent (a repeat would widen the grid twice).
+        self.exe.call(lambda: self.d.sheet.add_columns(titles, first, date_cols), retry=False)
+        log.info("created columns %s from column %s", ", ".join(titles), col_letter(first))
+
+    # ------------------------------------------------------------- new rows
+
+    def new_rows(
+        self, snap: Snapshot, view: IdentityView, known: dict[str, object],
+        before_go_live: set[int],
+    ) -> tuple[list[ParsedRow], list[int]]:
+        """Parse the tail rows without a request; return them and the unprocessed rows above
+        the tail (staff sorted: those are read in full next tick)."""
+        placed_rows = set(view.row_of.values())
+        tail_rows = set(snap.tail)
+        above = [r for r in view.unprocessed if r not in tail_rows]
+        out: list[ParsedRow] = []
+        s = self.d.settings
+        secret = self.d.journal.secret
+        for r in sorted(snap.tail):
+            if r in placed_rows or r in before_go_live:
+                continue
+            cells = snap.tail[r]
+            try:
+                parsed = intake.parse_row(
+                    r, cells, snap.hmap, answers=s.form.answers, sheet_tz=snap.timezone,
+                    secret=secret, max_len=s.intake.max_field_length,
+                )
+            except Exception as exc:  # a poison row: flag it, never crash the tick
+                log.error("row %d: unexpected %s while parsing; flagged for staff", r,
+                          type(exc).__name__)
+                parsed = poison_row(r, snap.ts.get(r), cells, secret, snap.timezone)
+            if parsed is None:
+                continue
+            if parsed.protocol and parsed.protocol in known:
+                # A stray copy of another row's protocol: this row is still unprocessed.
+                parsed = replace(parsed, protocol=None)
+            out.append(parsed)
+        self.report.rows_seen = len(snap.ts)
+        return out, above
+
+
+def poison_row(
+    r: int, ts: object, cells: Sequence[CellValue], secret: bytes, tz: str
+) -> ParsedRow:
+    """A row that could not be parsed at all: flagged with a generic reason; its fingerprint
+    is an HMAC of the raw cells, so it never matches a real request."""
+    digest = hmac.new(secret, b"poison\0" + repr(list(cells)).encode(), hashlib.sha256)
+    submitted = None
+    if isinstance(ts, int | float) and not isinstance(ts, bool):
+        with contextlib.suppress(Exception):
+            submitted = intake.serial_to_datetime(float(ts), tz)
+    return ParsedRow(
+        row=r, submitted=submitted, answers=None,
+        problems=(RowProblem(Problem.POISON, texts.REASON_POISON),),
+        fingerprint=digest.hexdigest(), protocol=None,
+    )
+
+
+def column(columns: list[list[CellValue]]) -> list[CellValue]:
+    """The values of a one-column range read column-major (empty when the column is)."""
+    return columns[0] if columns else []
+
+
+def rows_of(columns: list[list[CellValue]]) -> list[list[CellValue]]:
+    """A range read column-major, back as rows (short: only the tail is read this way)."""
+    height = max((len(c) for c in columns), default=0)
+    return [[c[i] if i < len(c) else "" for c in columns] for i in range(height)]
