@@ -1,7 +1,8 @@
 """Named crash points at every effect boundary, for the fault-injection suite; a no-op in production.
 
 ``BALCAO_CRASH_AT=after_send`` makes the process kill itself with SIGKILL the first time it
-reaches that point, exactly like a power cut: no cleanup, no flush, no atexit.
+reaches that point (``after_send:5`` the fifth time), exactly like a power cut: no cleanup,
+no flush, no atexit.
 """
 
 from __future__ import annotations
@@ -22,9 +23,20 @@ POINTS = (
 )
 
 
+_seen: dict[str, int] = {}
+
+
 def hit(name: str) -> None:
-    """Kill this process if the environment names this crash point."""
+    """Kill this process if the environment names this crash point: ``after_send`` the first
+    time it is reached, ``after_send:5`` the fifth time (a kill in the middle of a batch)."""
     if name not in POINTS:
         raise ValueError(f"unknown crash point {name!r}")
-    if os.environ.get(ENV) == name:
+    wanted = os.environ.get(ENV)
+    if not wanted:
+        return
+    point, _, nth = wanted.partition(":")
+    if point != name:
+        return
+    _seen[name] = _seen.get(name, 0) + 1
+    if _seen[name] >= (int(nth) if nth.isdigit() else 1):
         os.kill(os.getpid(), signal.SIGKILL)

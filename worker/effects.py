@@ -358,6 +358,68 @@ class Executor:
                         exc.status or exc.reason)
             self.mail_block = Problem.TRANSIENT
 
+    def send_once(
+        self, protocol: str, kind: str, revision: int, key: str,
+        render: Callable[[], EmailSpec], *, reserve: bool = False,
+    ) -> bool:
+        """Send an e-mail whose state lives only in the effects table (reminders, the
+        cancellation and no-show notes, the staff digest and alerts): once per (protocol,
+        kind, revision), whatever crashes happen. ``key`` is used only when no earlier intent
+        stored one. ``reserve``: a reminder or staff e-mail, which never uses the last 10 %
+        of ``mail.daily_limit`` (citizens' answers go first). True when it is sent (now or
+        before)."""
+        key = self.j.effect_key(protocol, kind, revision) or key
+        eff = self.j.effect(key)
+        if eff is not None and eff.state == "done":
+            return True
+        unknown = eff is not None and eff.state == "intent"
+        if not unknown:
+            floor = self.s.mail.daily_limit // 10 if reserve else 0
+            if self.mail_block is not None or self._mail_room() <= floor:
+                return False
+        try:
+            spec = render()
+        except Exception as exc:  # never blocks the others
+            log.error("%s: unexpected %s rendering the %s e-mail", protocol or "-",
+                      type(exc).__name__, kind)
+            return False
+        if unknown and self.d.mailer.can_search_sent and key not in self.unsent:
+            return False  # its sent-mail lookup failed this tick: look again next time
+        with self.j.tx():
+            if unknown:
+                self.j.audit(self.now, protocol or None, "resent",
+                             f"{kind} {key}: outcome unknown, same Message-ID")
+            else:
+                self.j.record_intent(key, protocol, kind, revision, self.now)
+        if not unknown:
+            assert self._mail_used is not None
+            self._mail_used += 1
+            self.d.crash("after_mail_intent")
+        try:
+            provider_id = self.d.mailer.send(dataclasses.replace(spec, message_id=key))
+        except AdapterError as exc:
+            self._send_once_failed(protocol, kind, key, exc)
+            return False
+        self.d.crash("after_send")
+        with self.j.tx():
+            self.j.record_done(key, provider_id or "", self.now)
+            self.j.audit(self.now, protocol or None, f"{kind}_sent", key)
+        self.report.emails_sent += 1
+        return True
+
+    def _send_once_failed(self, protocol: str, kind: str, key: str, exc: AdapterError) -> None:
+        with self.j.tx():
+            if exc.auth or not exc.outcome_unknown:
+                self.j.record_failed(key, self.now)
+            if not exc.transient and not exc.auth:
+                self.j.audit(self.now, protocol or None, f"{kind}_failed", exc.message[:200])
+        if exc.auth:
+            raise AuthPaused(exc) from None
+        if exc.status == 429 or (exc.reason or "") in _THROTTLED_REASONS:
+            log.warning("Gmail is throttling (%s): no further e-mail this tick",
+                        exc.status or exc.reason)
+            self.mail_block = Problem.TRANSIENT
+
     def _wait(self, rec: RequestRecord, problem: str) -> None:
         if rec.problem == problem:
             return
@@ -384,17 +446,19 @@ class Reconciler:
         for eff in self.exe.j.open_intents():
             if self.exe.stopping():
                 return
-            rec = self.exe.rec(eff.protocol)
-            if rec is None:
+            rec = self.exe.rec(eff.protocol) if eff.protocol else None
+            if rec is None and eff.kind in ("event", MailKind.ACK, MailKind.CONFIRMATION):
                 continue
             try:
-                if eff.kind == "event":
+                if rec is None:
+                    self._reconcile_once(eff.key)
+                elif eff.kind == "event":
                     self._reconcile_event(rec, eff.key)
                 else:
                     self._reconcile_mail(rec, eff.key, eff.kind)
             except AdapterError as exc:
                 log.warning("%s: open %s intent not checked (%s); again next tick",
-                            rec.protocol, eff.kind, exc.status or exc.reason or "error")
+                            eff.protocol or "-", eff.kind, exc.status or exc.reason or "error")
 
     def _reconcile_read(self, what: str, fn: Callable[[], _T]) -> _T:
         self.exe.report.reconcile_requests += 1
@@ -424,6 +488,9 @@ class Reconciler:
             self.exe.j.audit(self.exe.now, rec.protocol, "reconciled", f"event {outcome[0]}")
 
     def _reconcile_mail(self, rec: RequestRecord, key: str, kind: str) -> None:
+        if kind not in (MailKind.ACK, MailKind.CONFIRMATION):
+            self._reconcile_once(key)
+            return
         field = "ack_state" if kind == MailKind.ACK else "conf_state"
         flagged = rec.problem in lifecycle.FLAGGED or not rec.valid
         if getattr(rec, field) != MailState.INTENT:
@@ -449,4 +516,17 @@ class Reconciler:
                 self.exe.j.audit(self.exe.now, rec.protocol, f"{kind}_unknown",
                              f"{key}: outcome unknown, request flagged, not resent")
             return
+        self.exe.unsent.add(key)
+
+    def _reconcile_once(self, key: str) -> None:
+        """An e-mail kept only in the effects table: found in sent mail → done; otherwise
+        resent with the same Message-ID the next time its job or tick asks for it."""
+        if self.exe.d.mailer.can_search_sent:
+            found = self._reconcile_read(
+                "mail find_sent", lambda: self.exe.d.mailer.find_sent(key)
+            )
+            if found:
+                with self.exe.j.tx():
+                    self.exe.j.record_done(key, found, self.exe.now)
+                return
         self.exe.unsent.add(key)

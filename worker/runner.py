@@ -1,22 +1,13 @@
-"""`balcao run` and `balcao recover`: logging, the instance lock, the journal, the loop; the imperative shell.
-
-The loop repeats ticks with `schedule`, sleeps with ``stop.wait`` so a signal ends it within a
-second, backs off after failed ticks, purges old personal data daily and keeps systemd informed
-(READY, STATUS, WATCHDOG) also while it waits or backs off.
-"""
+"""`balcao run` and `balcao recover`: logging, the instance lock, the journal, one tick with its failures reported; the imperative shell (the daemon's loop is worker.loop)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import random
-import signal
 import sys
 import threading
-import time
 from datetime import datetime
-from types import FrameType
 from typing import Any
 
 from worker.config import Settings
@@ -27,7 +18,6 @@ from worker.model import (
     HeadersMissingError,
     TickReport,
 )
-from worker.sdnotify import Notifier
 
 log = logging.getLogger("balcao")
 
@@ -172,12 +162,24 @@ def run(s: Settings, *, once: bool, dry_run: bool, accept_backlog: bool) -> int:
             stop = threading.Event()
             deps = bootstrap.deps(s, journal, stop=stop)
             if once:
-                return EXIT_OK if tick(deps, s, accept_backlog=accept_backlog).ok else EXIT_FAIL
+                return run_once_and_jobs(deps, s, accept_backlog=accept_backlog)
+            from worker.loop import Loop
+
             return Loop(deps, s, stop, accept_backlog=accept_backlog).run()
         finally:
             journal.close()
     finally:
         lock.release()
+
+
+def run_once_and_jobs(deps: Any, s: Settings, *, accept_backlog: bool = False) -> int:
+    """`run --once`: one tick, then every job that is due (retention, reminders, ...), so a
+    cron-driven installation behaves like the daemon; 1 when the tick or a due job failed."""
+    from worker import jobs
+
+    report = tick(deps, s, accept_backlog=accept_backlog)
+    jobs_ok = jobs.run_due(deps, _now(s)) if not report.paused_reason else True
+    return EXIT_OK if report.ok and jobs_ok else EXIT_FAIL
 
 
 def _journal_for_dry_run(s: Settings) -> Journal:
@@ -186,126 +188,6 @@ def _journal_for_dry_run(s: Settings) -> Journal:
     if Path(s.journal.path).exists():
         return Journal(s.journal.path, readonly=True)
     return Journal(":memory:")
-
-
-class Loop:
-    """Ticks every ``poll.interval_seconds`` until SIGTERM/SIGINT (a second signal exits at once)."""
-
-    def __init__(
-        self, deps: Any, s: Settings, stop: threading.Event, *, accept_backlog: bool = False,
-        notifier: Notifier | None = None, max_ticks: int | None = None,
-    ) -> None:
-        self.deps = deps
-        self.s = s
-        self.stop = stop
-        self.accept_backlog = accept_backlog
-        self.notifier = notifier or Notifier()
-        self.failures = 0
-        self.max_ticks = max_ticks
-        self.ticks = 0
-        self.last_good: datetime | None = None
-        self.metrics: Any = None
-
-    def _signal(self, signum: int, _frame: FrameType | None) -> None:
-        if self.stop.is_set():
-            log.warning("second signal: exiting at once")
-            sys.exit(128 + signum)
-        log.info("signal %d: finishing the current request, then stopping", signum)
-        self.stop.set()
-
-    def install_signals(self) -> None:
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, self._signal)
-            signal.signal(signal.SIGINT, self._signal)
-
-    def backoff(self) -> float:
-        """Seconds before the next tick after ``failures`` failed ticks in a row: truncated
-        exponential with jitter, never shorter than the poll interval."""
-        base = self.s.poll.interval_seconds
-        cap = max(base, self.s.retry.failed_tick_backoff_max_seconds)
-        delay = min(cap, base * (2 ** min(self.failures, 16)))
-        return float(min(cap, delay * (0.75 + random.random() * 0.5)))
-
-    def run(self) -> int:
-        import schedule
-
-        from worker import metrics as metrics_mod
-        from worker.retry import Retrier, RetryPolicy
-
-        self.install_signals()
-        # Retry waits inside a tick keep systemd's watchdog fed: a long backoff is not a hang.
-        r = self.s.retry
-        self.deps.retrier = Retrier(
-            RetryPolicy(r.attempts, r.base_delay_seconds, r.max_delay_seconds),
-            self.stop, sleep=self._watchful_sleep,
-        )
-        self.metrics = metrics_mod.from_settings(self.s)
-        scheduler = schedule.Scheduler()
-        scheduler.every(1).days.do(self._purge)
-        self._purge()
-        self.notifier.ready("balcao started")
-        log.info(
-            "balcao running: every %ss on sheet %s", self.s.poll.interval_seconds,
-            self.s.form.spreadsheet_id,
-        )
-        next_tick = time.monotonic()
-        while not self.stop.is_set():
-            self.notifier.watchdog()
-            if time.monotonic() >= next_tick:
-                started = time.monotonic()
-                report = tick(self.deps, self.s, accept_backlog=self.accept_backlog)
-                self.ticks += 1
-                if self.metrics is not None:
-                    self.metrics.observe(
-                        report, self.deps.journal, _now(self.s),
-                        duration=time.monotonic() - started,
-                    )
-                if report.ok:
-                    self.failures = 0
-                    self.last_good = report.started
-                    wait = self.s.poll.interval_seconds
-                    self.notifier.status(
-                        f"last good tick {report.started:%d/%m %H:%M}; "
-                        f"{report.new_requests} new, {report.emails_sent} e-mails"
-                    )
-                else:
-                    self.failures += 1
-                    wait = self.backoff()
-                    why = report.paused_reason or report.error or "error"
-                    self.notifier.status(f"paused/backing off {wait:.0f}s: {why}"[:200])
-                next_tick = time.monotonic() + wait
-                if self.max_ticks is not None and self.ticks >= self.max_ticks:
-                    break
-            scheduler.run_pending()
-            self.stop.wait(min(1.0, max(0.0, next_tick - time.monotonic())))
-        self.notifier.stopping()
-        if self.metrics is not None:
-            self.metrics.stop()
-        log.info("balcao stopped")
-        return EXIT_OK
-
-    def _watchful_sleep(self, seconds: float) -> bool:
-        """Wait up to ``seconds`` in slices of at most 1 s, feeding the watchdog; True when
-        a stop was requested meanwhile."""
-        end = time.monotonic() + seconds
-        while True:
-            self.notifier.watchdog()
-            left = end - time.monotonic()
-            if left <= 0:
-                return self.stop.is_set()
-            if self.stop.wait(min(1.0, left)):
-                return True
-
-    def _purge(self) -> None:
-        try:
-            with self.deps.journal.tx():
-                n = self.deps.journal.purge_personal_data(
-                    _now(self.s), self.s.journal.retention_days
-                )
-            if n:
-                log.info("retention: personal data of %d old requests erased", n)
-        except JournalError as exc:
-            log.error("retention purge failed: %s", exc)
 
 
 def recover(s: Settings) -> int:

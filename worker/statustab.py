@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from datetime import datetime, timedelta
 
@@ -19,20 +20,32 @@ log = logging.getLogger("balcao.statustab")
 
 
 def heartbeat(deps: Deps, now: datetime) -> None:
-    """Rewrite the tab when the interval passed or effects resumed after a pause."""
+    """Rewrite the tab at the end of a tick when a count changed (so staff never read
+    "Agendado 0" right after three bookings), when the interval passed, or when effects
+    resumed after a pause; at most once per tick."""
     hb = deps.settings.heartbeat
     if not hb.enabled:
         return
     j = deps.journal
     last = j.get_meta("heartbeat_at")
     resumed = j.get_meta("heartbeat_state") == "paused"
+    changed = j.get_meta("heartbeat_counts") != _counts_key(deps, now)
     if (
         last
         and not resumed
+        and not changed
         and now - datetime.fromisoformat(last) < timedelta(minutes=hb.interval_minutes)
     ):
         return
     write(deps, now, texts.TAB_RUNNING)
+
+
+def _counts_key(deps: Deps, now: datetime) -> str:
+    stats = deps.journal.stats()
+    overdue = deps.journal.past_deadline_unanswered(
+        now, [Status.BOOKED.value, Status.DUPLICATE.value]
+    )
+    return json.dumps([sorted(stats.items()), overdue])
 
 
 def write_paused(deps: Deps, now: datetime) -> None:
@@ -82,4 +95,5 @@ def write(
     with deps.journal.tx():
         if state == "running":
             deps.journal.set_meta("heartbeat_at", now.isoformat())
+            deps.journal.set_meta("heartbeat_counts", _counts_key(deps, now))
         deps.journal.set_meta("heartbeat_state", state)

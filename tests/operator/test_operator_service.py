@@ -20,8 +20,8 @@ import pytest
 from opkit import REPO
 
 from worker.cli import EXIT_LOCKED, EXIT_USAGE, build_parser
+from worker.loop import Loop
 from worker.model import AdapterError
-from worker.runner import Loop
 from worker.sdnotify import Notifier
 
 UNIT = REPO / "deploy" / "balcao.service"
