@@ -163,7 +163,8 @@ def _build(ctx: Ctx, cal_id: str, event_id: str, body: dict[str, Any], prev: Sto
         raise bad_request("The specified time range is empty.", "timeRangeEmpty")
     now = state.clock()
     email = ctx.email or state.mailbox_owner(cal_id)
-    stored = {k: v for k, v in body.items() if k not in READ_ONLY and v is not None}
+    # null clears a field and Google leaves empty lists out of what it returns
+    stored = {k: v for k, v in body.items() if k not in READ_ONLY and v is not None and v != []}
     stored.update(start=start, end=end)
     seq = int(stored.get("sequence") or 0)
     if prev is not None:
