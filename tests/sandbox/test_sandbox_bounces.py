@@ -129,3 +129,16 @@ def test_gmail_units_limit_refuses_the_send_that_would_pass_it(sandbox: Any, gma
         send(gmail, raw_message(msgid="<c@x.org>"))
     assert exc.value.status_code == 429
     assert gmail.users().messages().list(userId="me").execute()["resultSizeEstimate"] == 2  # 10 units still fit
+
+
+def test_bounce_recipients_given_at_start_up_survive_a_reset() -> None:
+    from worker.sandbox import server
+    from worker.sandbox.cli import build_parser
+
+    args = build_parser().parse_args(["--bounce-recipient", "a@example.org", "--bounce-recipient", "b@example.org"])
+    sb = server.start(port=0, bounce_recipients=args.bounce_recipient)
+    try:
+        sb.app.state.reset_all()
+        assert sb.app.state.config["bounce_recipients"] == ["a@example.org", "b@example.org"]
+    finally:
+        sb.stop()
