@@ -114,11 +114,12 @@ def test_bounce_recipients_must_be_a_list_of_addresses(sandbox: Any) -> None:
     assert "bounce_recipients" in json.loads(exc.value.read())["error"]
 
 
-def test_a_misspelt_quota_limit_is_refused_by_name(sandbox: Any) -> None:
+def test_a_misspelt_quota_limit_is_refused_by_name_and_changes_nothing(sandbox: Any) -> None:
     with pytest.raises(urllib.error.HTTPError) as exc:
         sandbox.config(quota=True, quota_limits={"gmail_unit_per_user": 100})
     assert exc.value.code == 400
     assert "gmail_unit_per_user" in json.loads(exc.value.read())["error"]
+    assert sandbox.get("/_sandbox/config")["quota"] is False
 
 
 def test_gmail_units_limit_refuses_the_send_that_would_pass_it(sandbox: Any, gmail: Any) -> None:

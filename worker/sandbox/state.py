@@ -321,22 +321,25 @@ class State:
             return self.counter
 
     def set_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply fidelity modes all or nothing: a bad key or value changes none of them."""
         with self.lock:
+            config = copy.deepcopy(self.config)
             for key, value in changes.items():
                 if key not in DEFAULT_CONFIG:
                     raise KeyError(key)
                 if key == "quota_limits":
-                    self.config["quota_limits"].update(_quota_limits(value))
+                    config["quota_limits"].update(_quota_limits(value))
                 elif key in ("bounce_recipients", "delayed_recipients", "unshared_calendars"):
-                    self.config[key] = _address_list(key, value)
+                    config[key] = _address_list(key, value)
                 elif key in ("meet_pending_gets",):
-                    self.config[key] = int(value)
+                    config[key] = int(value)
                 elif key == "search_lag_s":
-                    self.config[key] = float(value)
+                    config[key] = float(value)
                 elif key in ("quota", "rewrite_message_id"):
-                    self.config[key] = bool(value)
+                    config[key] = bool(value)
                 else:
-                    self.config[key] = value
+                    config[key] = value
+            self.config = config
             return copy.deepcopy(self.config)
 
     # -- helpers ---------------------------------------------------------------------------
