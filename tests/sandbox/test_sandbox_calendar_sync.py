@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.request
 from typing import Any
 
 import pytest
@@ -243,3 +244,13 @@ def test_expire_sync_tokens_refuses_a_body(sandbox: Any) -> None:
         sandbox.post("/_sandbox/calendar/expire_sync_tokens", {"calendar": CAL})
     assert exc.value.code == 400
     assert "calendar" in json.loads(exc.value.read())["error"]
+
+
+def test_a_move_without_destination_is_400(sandbox: Any, cal: Any) -> None:
+    insert(cal, event("evt00001"))
+    req = urllib.request.Request(f"{sandbox.url}/calendar/v3/calendars/{CAL}/events/evt00001/move", data=b"",
+                                 method="POST", headers={"Authorization": "Bearer staff"})
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.build_opener(urllib.request.ProxyHandler({})).open(req, timeout=5)
+    assert exc.value.code == 400
+    assert "destination" in json.loads(exc.value.read())["error"]["message"]

@@ -300,6 +300,8 @@ def events_move(ctx: Ctx) -> Reply:
     state = ctx.state
     src_id, event_id = ctx.params["calendarId"], ctx.params["eventId"]
     dest_id = ctx.q("destination") or ""
+    if not dest_id:
+        raise bad_request("Required parameter: destination", "required")
     ev = _event(state, ctx, stub_ok=False)
     if ev.body.get("status") == "cancelled":
         raise ApiError(404, "Not Found", "notFound")
@@ -403,8 +405,7 @@ def _list_filter(ctx: Ctx, cal_id: str) -> Any:
         b = ev.body
         if since is not None:  # incremental: every change after the token, deletions included
             return ev.version > since
-        updated = _parse_instant(b["updated"], "updated") if b.get("updated") else None
-        if u0 and (updated is None or updated < u0):
+        if u0 and (not b.get("updated") or _parse_instant(b["updated"], "updated") < u0):
             return False
         if b.get("status") == "cancelled" and not (show_deleted or u0):
             return False
