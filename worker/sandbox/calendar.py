@@ -313,8 +313,10 @@ def events_move(ctx: Ctx) -> Reply:
         raise ApiError(409, "The requested identifier already exists.", "duplicate")
     now = state.clock()
     body = copy.deepcopy(ev.body)
+    eid_b64 = base64.urlsafe_b64encode(f"{event_id} {dest_id}".encode()).decode().rstrip("=")
     body.update(organizer={"email": dest_id, "self": True}, updated=_rfc3339(now),
-                etag=f'"{int(now.timestamp() * 1_000_000) * 2}"')
+                etag=f'"{int(now.timestamp() * 1_000_000) * 2}"',
+                htmlLink=f"https://www.google.com/calendar/event?eid={eid_b64}")
     moved = StoredEvent(body=body, conference=copy.deepcopy(ev.conference), answers=ev.answers,
                         start_utc=ev.start_utc, end_utc=ev.end_utc)
     dest[event_id] = moved
