@@ -194,8 +194,9 @@ class MemoryCalendar(FaultHooks):
     def cancel_by_staff(self, calendar_id: str, event_id: str) -> None:
         """Staff delete the event in the Calendar UI: it stays, ``cancelled``."""
         stored = self.events[calendar_id][event_id]
-        stored.status = "cancelled"
-        self._touch(stored)
+        if stored.status != "cancelled":  # deleting again is a 410 at Google: no change
+            stored.status = "cancelled"
+            self._touch(stored)
 
     def reschedule_by_staff(self, calendar_id: str, event_id: str, start: datetime, end: datetime) -> None:
         """Staff drag the event to another time: a change with a higher sequence."""
