@@ -210,6 +210,8 @@ class EventResult:
     html_link: str | None = None
     start: datetime | None = None
     end: datetime | None = None
+    sequence: int = 0  # Google raises it when the time changes (staff moves included)
+    updated: datetime | None = None  # last modification, as Google reports it
 
 
 @dataclass(frozen=True)
@@ -340,3 +342,55 @@ class RequestRecord:
     @property
     def slot_end_dt(self) -> datetime | None:
         return datetime.fromisoformat(self.slot_end) if self.slot_end else None
+
+
+# --------------------------------------------------------------------------- calendar changes and bounces (turn 2)
+
+
+@dataclass(frozen=True)
+class EventChange:
+    """One item of a calendar's changes (events.list with a syncToken, or a full sync).
+
+    A deleted event, or one moved to another calendar, comes as ``status == "cancelled"`` with
+    nothing but its id: ``start``, ``end``, ``sequence`` and ``updated`` are None (Google
+    guarantees nothing more on a deleted item). Match it to a request by ``event_id`` only.
+    """
+
+    event_id: str
+    calendar_id: str
+    status: str  # "confirmed" | "tentative" | "cancelled"
+    start: datetime | None = None
+    end: datetime | None = None
+    sequence: int | None = None
+    updated: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What ``Calendar.changes`` read: the items and the token to give next time.
+
+    ``full_sync`` is True when the items are a full listing of the events that end after
+    ``time_min`` (no token was given, or Google refused it: then ``token_expired`` is True too).
+    After a full sync a known event that is absent was deleted or moved while no token held.
+    """
+
+    items: list[EventChange]
+    next_sync_token: str
+    full_sync: bool = False
+    token_expired: bool = False
+
+
+@dataclass(frozen=True)
+class Bounce:
+    """A delivery-status notification that reports a permanent failure (``Action: failed``).
+
+    ``message_id`` is balcao's id of the bounced message, with angle brackets: the original's
+    ``X-Balcao-Message-ID`` when the report carries it (Gmail may rewrite Message-ID), else its
+    ``Message-ID``. ``provider_id`` is the report's own id in the mailbox ("" when none).
+    """
+
+    message_id: str
+    recipient: str
+    action: str
+    received_at: datetime
+    provider_id: str = ""

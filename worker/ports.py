@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from worker.model import EmailSpec, EventResult, EventSpec
+from worker.model import Bounce, ChangeSet, EmailSpec, EventResult, EventSpec
 
 CellValue = str | int | float | bool
 
@@ -84,8 +84,33 @@ class Calendar(Protocol):
         with status ``cancelled``)."""
         ...
 
-    def delete_event(self, calendar_id: str, event_id: str) -> None:
-        """events.delete; an event already deleted (410) counts as done."""
+    def delete_event(self, calendar_id: str, event_id: str, *, send_updates: str = "all") -> None:
+        """events.delete; an event already deleted (410) counts as done. ``send_updates``:
+        ``all`` | ``externalOnly`` | ``none`` (Google's sendUpdates)."""
+        ...
+
+    def patch_event(
+        self,
+        calendar_id: str,
+        event_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        strip_personal: bool = False,
+        send_updates: str = "none",
+    ) -> EventResult:
+        """events.patch of what is given (None = unchanged); the id, the Meet link and the
+        extended properties stay. ``strip_personal`` also removes description, attendees and
+        location (erasure: pass the bare title as ``summary``). A changed time raises the
+        event's ``sequence``. Raises AdapterError (404 ``notFound``) for an unknown id."""
+        ...
+
+    def changes(self, calendar_id: str, sync_token: str | None, time_min: datetime) -> ChangeSet:
+        """What changed in the calendar since ``sync_token`` (events.list with syncToken): one
+        request when nothing changed. With None, or a token Google no longer honours (410), a
+        full sync of the events ending after ``time_min`` instead (``ChangeSet.full_sync``)."""
         ...
 
     def find_events(self, calendar_id: str, protocol: str) -> list[EventResult]:
@@ -107,6 +132,18 @@ class Mailer(Protocol):
 
     def find_sent(self, message_id: str) -> str | None:
         """The provider id of a sent message with this Message-ID, or None."""
+        ...
+
+    @property
+    def can_read_bounces(self) -> bool:
+        """True when delivery-status notifications can be read (Gmail with gmail.readonly;
+        never over SMTP)."""
+        ...
+
+    def find_bounces(self, since: datetime) -> list[Bounce]:
+        """Failed-delivery reports received at or after ``since`` (``from:mailer-daemon``;
+        reports from ``postmaster@`` are not seen; ``Action: delayed`` is left out). Raises
+        AdapterError (reason ``notSupported``/``searchDisabled``) when it cannot read them."""
         ...
 
 

@@ -146,14 +146,14 @@ def test_end_before_start_and_missing_end_are_refused(cal):
     assert exc.value.reason == "Missing end time."
 
 
-def test_patch_merges_objects_replaces_arrays_bumps_sequence_and_keeps_the_meet_link(cal):
+def test_patch_merges_objects_replaces_arrays_and_keeps_the_meet_link_and_sequence(cal):
     ev = insert(cal, event(conferenceData=MEET, attendees=[{"email": "a@example.com"}]), conferenceDataVersion=1)
     patched = cal.events().patch(calendarId=CAL, eventId=ev["id"], body={
         "extendedProperties": {"private": {"revisao": "1"}}, "attendees": [{"email": "b@example.com"}]}).execute()
     check_response("calendar.events.patch", patched)
     assert patched["extendedProperties"]["private"] == {"protocolo": "BV-2026-000001", "revisao": "1"}
     assert patched["attendees"] == [{"email": "b@example.com"}]
-    assert patched["sequence"] == 1
+    assert patched["sequence"] == 0  # only a change of time raises it (RFC 5546 §2.1.4)
     assert patched["hangoutLink"] == ev["hangoutLink"]
 
 

@@ -88,7 +88,7 @@ def test_search_by_to_from_and_subject(gmail):
 
 def test_unsupported_search_terms_are_refused(gmail):
     with pytest.raises(HttpError) as exc:
-        gmail.users().messages().list(userId="me", q="is:unread").execute()
+        gmail.users().messages().list(userId="me", q="has:attachment").execute()
     assert exc.value.status_code == 400
 
 

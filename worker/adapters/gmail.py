@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import base64
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import google.auth.credentials
 from googleapiclient.errors import HttpError
 
+from worker.adapters.dsn import parse_report
 from worker.adapters.errors import classify
 from worker.adapters.google_auth import build_service, execute, set_http_timeout
 from worker.adapters.mime import ORIGINAL_ID_HEADER, build_message
 from worker.adapters.system import SystemClock
-from worker.model import AdapterError, EmailSpec
+from worker.model import AdapterError, Bounce, EmailSpec
 from worker.ports import Clock
 
 # balcao's deterministic Message-IDs start with the protocol: <bv-2026-000013.ack.r0@domain>.
 _PROTOCOL_IN_ID = re.compile(r"^<?(bv-\d{4}-\d{6,})\.", re.I)
 # How many sent messages with the protocol in the subject are inspected (a request gets a few).
 _SUBJECT_SEARCH_MAX = 20
+# Gmail writes its delivery-status notifications from mailer-daemon@googlemail.com; reports a
+# remote server sends from postmaster@ are not looked for (the README says so).
+BOUNCE_QUERY = "from:mailer-daemon"
+_BOUNCE_PAGE = 100
 
 
 class GmailMailer:
@@ -155,6 +161,52 @@ class GmailMailer:
             if str(header.get("name", "")).lower() == name.lower():
                 return str(header.get("value", ""))
         return None
+
+    @property
+    def can_read_bounces(self) -> bool:
+        """Reading the inbox needs gmail.readonly, the same grant as searching sent mail."""
+        return self._can_search_sent
+
+    def find_bounces(self, since: datetime) -> list[Bounce]:
+        """Failed deliveries reported since ``since``: one search (``from:mailer-daemon`` and
+        ``after:`` in epoch seconds, which Gmail reads exactly), then one raw get per report."""
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise ValueError("find_bounces: expected an aware datetime")
+        if not self._can_search_sent:
+            raise AdapterError(
+                "gmail: reading bounces needs gmail.readonly (or set mail.bounce_check: false)",
+                False,
+                reason="searchDisabled",
+            )
+        query = f"{BOUNCE_QUERY} after:{int(since.timestamp())}"
+        out: list[Bounce] = []
+        page: str | None = None
+        while True:
+            answer = execute(
+                "gmail messages.list",
+                False,
+                self._service.users().messages().list(
+                    userId=self.user_id, q=query, maxResults=_BOUNCE_PAGE, pageToken=page
+                ),
+            )
+            for item in answer.get("messages") or []:
+                out.extend(self._report(str(item["id"]), since))
+            page = answer.get("nextPageToken")
+            if not page:
+                return out
+
+    def _report(self, gmail_id: str, since: datetime) -> list[Bounce]:
+        answer = execute(
+            "gmail messages.get",
+            False,
+            self._service.users().messages().get(userId=self.user_id, id=gmail_id, format="raw"),
+        )
+        received = datetime.fromtimestamp(int(answer.get("internalDate", 0)) / 1000, tz=UTC)
+        if received < since:  # after: has a resolution of one second
+            return []
+        text = str(answer.get("raw", ""))
+        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return parse_report(raw, received, gmail_id)
 
     def profile(self) -> dict[str, Any]:
         """users.getProfile (``emailAddress``, ``messagesTotal``...), for ``balcao check``.

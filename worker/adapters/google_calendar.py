@@ -14,7 +14,7 @@ from googleapiclient.errors import HttpError
 from worker.adapters.errors import classify, mask_email
 from worker.adapters.google_auth import build_service, execute, set_http_timeout
 from worker.adapters.memory import merge_spans, require_aware
-from worker.model import AdapterError, EventResult, EventSpec
+from worker.model import AdapterError, ChangeSet, EventChange, EventResult, EventSpec
 
 PROTOCOL_KEY = "balcaoProtocol"
 # Google documents calendarExpansionMax ≤ 50 (calendar.v3 FreeBusyRequest).
@@ -22,6 +22,9 @@ MAX_CALENDARS_PER_QUERY = 50
 # freebusy refuses long ranges ("The requested time range is too long"); the limit is not in
 # the discovery doc and is reported around 60-90 days, so stay well under it.
 MAX_FREEBUSY_SPAN = timedelta(days=60)
+# events.list's largest page: an office's future events fit in one request.
+MAX_LIST_PAGE = 2500
+SEND_UPDATES = ("all", "externalOnly", "none")
 
 
 class GoogleCalendar:
@@ -148,9 +151,10 @@ class GoogleCalendar:
         event = self._get(calendar_id, event_id)
         return event_result(event) if event is not None else None
 
-    def delete_event(self, calendar_id: str, event_id: str) -> None:
+    def delete_event(self, calendar_id: str, event_id: str, *, send_updates: str = "all") -> None:
+        _check_send_updates(send_updates)
         request = self._service.events().delete(
-            calendarId=calendar_id, eventId=event_id, sendUpdates="all"
+            calendarId=calendar_id, eventId=event_id, sendUpdates=send_updates
         )
         try:
             request.execute(num_retries=0)
@@ -162,6 +166,70 @@ class GoogleCalendar:
             # Deleting twice is harmless (410), so a lost answer is not "unknown" in any way
             # that matters.
             raise classify(exc, operation="calendar events.delete") from exc
+
+    def patch_event(
+        self,
+        calendar_id: str,
+        event_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        summary: str | None = None,
+        description: str | None = None,
+        strip_personal: bool = False,
+        send_updates: str = "none",
+    ) -> EventResult:
+        _check_send_updates(send_updates)
+        body = patch_body(
+            start=start, end=end, summary=summary, description=description,
+            strip_personal=strip_personal,
+        )
+        event = execute(
+            "calendar events.patch",
+            False,  # the same patch twice leaves the same event: safe to repeat
+            self._service.events().patch(
+                calendarId=calendar_id, eventId=event_id, body=body, sendUpdates=send_updates
+            ),
+        )
+        return event_result(event)
+
+    def changes(self, calendar_id: str, sync_token: str | None, time_min: datetime) -> ChangeSet:
+        require_aware(time_min)
+        if sync_token is not None:
+            try:
+                items, token = self._list_all(calendar_id, syncToken=sync_token)
+                return ChangeSet(items, token)
+            except AdapterError as exc:
+                if exc.status != 410:  # 410 fullSyncRequired: start again from a full sync
+                    raise
+            items, token = self._list_all(calendar_id, timeMin=time_min.isoformat())
+            return ChangeSet(items, token, full_sync=True, token_expired=True)
+        items, token = self._list_all(calendar_id, timeMin=time_min.isoformat())
+        return ChangeSet(items, token, full_sync=True)
+
+    def _list_all(self, calendar_id: str, **params: str) -> tuple[list[EventChange], str]:
+        """Every page of one events.list; (items, nextSyncToken of the last page)."""
+        items: list[EventChange] = []
+        page: str | None = None
+        while True:
+            answer = execute(
+                "calendar events.list",
+                False,
+                self._service.events().list(
+                    calendarId=calendar_id, maxResults=MAX_LIST_PAGE, pageToken=page, **params
+                ),
+            )
+            items.extend(event_change(e, calendar_id) for e in answer.get("items", ()))
+            page = answer.get("nextPageToken")
+            if not page:
+                token = answer.get("nextSyncToken")
+                if not token:
+                    raise AdapterError(
+                        "calendar events.list: the last page has no nextSyncToken",
+                        False,
+                        reason="badResponse",
+                    )
+                return items, str(token)
 
     def find_events(self, calendar_id: str, protocol: str) -> list[EventResult]:
         out: list[EventResult] = []
@@ -225,6 +293,63 @@ def event_body(spec: EventSpec) -> dict[str, Any]:
     return body
 
 
+def patch_body(
+    *,
+    start: datetime | None,
+    end: datetime | None,
+    summary: str | None,
+    description: str | None,
+    strip_personal: bool,
+) -> dict[str, Any]:
+    """The events.patch body: only what changes. A time keeps its zone's name when it has one
+    (Google shows the event in it); ``strip_personal`` clears description, attendees and
+    location with JSON null / an empty list, which is how a patch removes a field."""
+    if (start is None) != (end is None):
+        raise ValueError("patch_event: give both start and end, or neither")
+    body: dict[str, Any] = {}
+    if start is not None and end is not None:
+        require_aware(start, end)
+        if end <= start:
+            raise ValueError("patch_event: end must be after start")
+        body["start"] = _event_datetime(start)
+        body["end"] = _event_datetime(end)
+    if summary is not None:
+        body["summary"] = summary
+    if description is not None:
+        body["description"] = description
+    if strip_personal:
+        body.update(description=None, attendees=[], location=None)
+    return body
+
+
+def _event_datetime(value: datetime) -> dict[str, str]:
+    zone = getattr(value.tzinfo, "key", None)
+    out = {"dateTime": value.isoformat()}
+    if zone:
+        out["timeZone"] = str(zone)
+    return out
+
+
+def _check_send_updates(value: str) -> None:
+    if value not in SEND_UPDATES:
+        raise ValueError(f"send_updates: expected one of {', '.join(SEND_UPDATES)}, found {value!r}")
+
+
+def event_change(item: Mapping[str, Any], calendar_id: str) -> EventChange:
+    """EventChange from a listed item; a deleted one carries its id and status only."""
+    sequence = item.get("sequence")
+    updated = item.get("updated")
+    return EventChange(
+        event_id=str(item.get("id", "")),
+        calendar_id=calendar_id,
+        status=str(item.get("status", "confirmed")),
+        start=_event_time(item.get("start")),
+        end=_event_time(item.get("end")),
+        sequence=int(sequence) if isinstance(sequence, int) else None,
+        updated=_parse_time(updated) if isinstance(updated, str) else None,
+    )
+
+
 def event_result(event: Mapping[str, Any]) -> EventResult:
     """EventResult from an Event resource: the Meet link from the video entry point, falling
     back to hangoutLink; ``meet_status`` None when no conference was asked for."""
@@ -246,6 +371,8 @@ def event_result(event: Mapping[str, Any]) -> EventResult:
         html_link=event.get("htmlLink"),
         start=_event_time(event.get("start")),
         end=_event_time(event.get("end")),
+        sequence=int(event.get("sequence") or 0),
+        updated=_parse_time(event["updated"]) if isinstance(event.get("updated"), str) else None,
     )
 
 
@@ -290,4 +417,4 @@ def _chunks(start: datetime, end: datetime, span: timedelta) -> list[tuple[datet
     return out
 
 
-__all__ = ["GoogleCalendar", "event_body", "event_result"]
+__all__ = ["GoogleCalendar", "event_body", "event_change", "event_result", "patch_body"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -11,56 +9,16 @@ from email.message import EmailMessage
 from typing import Any
 
 from worker.adapters.a1 import col_letter, col_number, parse_a1
+from worker.adapters.memory_base import FaultHooks, merge_spans, require_aware
+from worker.adapters.memory_calendar import MemoryCalendar, StoredEvent, meet_link_for
 from worker.adapters.mime import build_message
-from worker.model import AdapterError, EmailSpec, EventResult, EventSpec
-from worker.ports import CellValue, CellWrite, SheetInfo
+from worker.model import AdapterError, Bounce, EmailSpec
+from worker.ports import CellValue, CellWrite, Clock, SheetInfo
 
 Grid = list[list[CellValue | None]]
-
-
-# --------------------------------------------------------------------------- faults
-
-
-@dataclass
-class _Fault:
-    error: AdapterError
-    after_effect: bool
-
-
-class _Faults:
-    """``fail_next(method, error)``: the next call of ``method`` raises ``error``.
-
-    With ``after_effect=True`` the call takes effect first and only its answer is lost (as with
-    a dropped connection after Google acted). Faults queue per method, first in first out."""
-
-    def __init__(self) -> None:
-        self._faults: dict[str, deque[_Fault]] = defaultdict(deque)
-        self.calls: list[tuple[str, Any]] = []
-
-    def fail_next(self, method: str, error: AdapterError, *, after_effect: bool = False) -> None:
-        if not callable(getattr(self, method, None)):
-            raise ValueError(f"{type(self).__name__} has no method {method!r}")
-        self._faults[method].append(_Fault(error, after_effect))
-
-    def _enter(self, method: str, detail: Any = None) -> _Fault | None:
-        """Log the call; raise a queued fault now unless it is an after-effect one."""
-        self.calls.append((method, detail))
-        queue = self._faults.get(method)
-        if not queue:
-            return None
-        fault = queue.popleft()
-        if not fault.after_effect:
-            raise fault.error
-        return fault
-
-    @staticmethod
-    def _exit(fault: _Fault | None) -> None:
-        if fault is not None:
-            raise fault.error
-
-    def count(self, method: str) -> int:
-        """How many times ``method`` was called (faulted calls included)."""
-        return sum(1 for m, _ in self.calls if m == method)
+# The calendar fake lives in memory_calendar.py and the shared hooks in memory_base.py (this
+# module stays under the size limit); everything is still importable from here.
+_Faults = FaultHooks
 
 
 # --------------------------------------------------------------------------- sheet
@@ -285,177 +243,6 @@ class MemorySheet(_Faults):
         cells[column - 1] = value
 
 
-# --------------------------------------------------------------------------- calendar
-
-
-@dataclass
-class StoredEvent:
-    spec: EventSpec
-    status: str = "confirmed"
-    meet_status: str | None = None
-    meet_link: str | None = None
-    pending_reads: int = 0  # reads that still report the Meet as pending
-
-
-def meet_link_for(event_id: str) -> str:
-    """A deterministic Meet-like link, ``https://meet.google.com/abc-defg-hij``."""
-    digest = hashlib.sha256(event_id.encode()).digest()
-    letters = "".join(chr(97 + b % 26) for b in digest[:10])
-    return f"https://meet.google.com/{letters[:3]}-{letters[3:7]}-{letters[7:10]}"
-
-
-class MemoryCalendar(_Faults):
-    """The Calendar port in memory, with Google's id semantics: a second insert of an id is a
-    409 read back (a cancelled event stays cancelled, never recreated); delete marks it
-    ``cancelled`` and a second delete is fine (410 counts as done).
-
-    ``meet_pending_reads=N`` makes a new Meet report ``pending`` on its first N reads (the insert
-    counts as one), then ``meet_outcome`` (``success`` or ``failure``). ``calendars`` lists the
-    readable calendars (None: any id is readable). ``busy_extra`` holds staff meetings."""
-
-    def __init__(
-        self,
-        calendars: Sequence[str] | None = None,
-        *,
-        meet_pending_reads: int = 0,
-        meet_outcome: str = "success",
-    ) -> None:
-        super().__init__()
-        self.calendars = set(calendars) if calendars is not None else None
-        self.meet_pending_reads = meet_pending_reads
-        self.meet_outcome = meet_outcome
-        self.events: dict[str, dict[str, StoredEvent]] = defaultdict(dict)
-        self.busy_extra: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
-
-    # ---- port
-
-    def busy(
-        self, calendar_ids: Sequence[str], start: datetime, end: datetime
-    ) -> dict[str, list[tuple[datetime, datetime]]]:
-        fault = self._enter("busy", (tuple(calendar_ids), start, end))
-        require_aware(start, end)
-        out: dict[str, list[tuple[datetime, datetime]]] = {}
-        for cal in calendar_ids:
-            self._check_calendar(cal)
-            spans = [
-                (e.spec.start, e.spec.end)
-                for e in self.events[cal].values()
-                if e.status != "cancelled"
-            ] + list(self.busy_extra[cal])
-            out[cal] = merge_spans(
-                [(max(s, start), min(e, end)) for s, e in spans if s < end and e > start]
-            )
-        self._exit(fault)
-        return out
-
-    def create_event(self, spec: EventSpec) -> EventResult:
-        fault = self._enter("create_event", spec.event_id)
-        require_aware(spec.start, spec.end)
-        self._check_calendar(spec.calendar_id)
-        cal = self.events[spec.calendar_id]
-        stored = cal.get(spec.event_id)
-        if stored is None:
-            stored = StoredEvent(spec=spec)
-            if spec.meet:
-                stored.pending_reads = self.meet_pending_reads
-                stored.meet_status = "pending"
-            cal[spec.event_id] = stored
-        result = self._read(stored)
-        self._exit(fault)
-        return result
-
-    def get_event(self, calendar_id: str, event_id: str) -> EventResult | None:
-        fault = self._enter("get_event", event_id)
-        self._check_calendar(calendar_id)
-        stored = self.events[calendar_id].get(event_id)
-        result = self._read(stored) if stored is not None else None
-        self._exit(fault)
-        return result
-
-    def delete_event(self, calendar_id: str, event_id: str) -> None:
-        fault = self._enter("delete_event", event_id)
-        self._check_calendar(calendar_id)
-        stored = self.events[calendar_id].get(event_id)
-        if stored is None:
-            raise AdapterError(
-                "calendar events.delete: HTTP 404 notFound", False, status=404, reason="notFound"
-            )
-        stored.status = "cancelled"
-        self._exit(fault)
-
-    def find_events(self, calendar_id: str, protocol: str) -> list[EventResult]:
-        fault = self._enter("find_events", protocol)
-        self._check_calendar(calendar_id)
-        out = [
-            self._snapshot(e)
-            for e in self.events[calendar_id].values()
-            if e.spec.protocol == protocol
-        ]
-        self._exit(fault)
-        return out
-
-    # ---- what staff do
-
-    def cancel_by_staff(self, calendar_id: str, event_id: str) -> None:
-        """Staff delete the event in the Calendar UI: it stays, ``cancelled``."""
-        self.events[calendar_id][event_id].status = "cancelled"
-
-    def add_busy(self, calendar_id: str, start: datetime, end: datetime) -> None:
-        """A staff meeting that free/busy reports as busy."""
-        require_aware(start, end)
-        self.busy_extra[calendar_id].append((start, end))
-
-    def all_events(self) -> list[StoredEvent]:
-        return [e for cal in self.events.values() for e in cal.values()]
-
-    # ---- internals
-
-    def _check_calendar(self, calendar_id: str) -> None:
-        if self.calendars is not None and calendar_id not in self.calendars:
-            raise AdapterError("calendar: HTTP 404 notFound", False, status=404, reason="notFound")
-
-    def _read(self, stored: StoredEvent) -> EventResult:
-        """A read that advances a pending Meet."""
-        if stored.meet_status == "pending":
-            if stored.pending_reads > 0:
-                stored.pending_reads -= 1
-            else:
-                stored.meet_status = self.meet_outcome
-                if self.meet_outcome == "success":
-                    stored.meet_link = meet_link_for(stored.spec.event_id)
-        return self._snapshot(stored)
-
-    @staticmethod
-    def _snapshot(stored: StoredEvent) -> EventResult:
-        return EventResult(
-            event_id=stored.spec.event_id,
-            status=stored.status,
-            meet_status=stored.meet_status,
-            meet_link=stored.meet_link,
-            html_link=f"https://calendar.example/event?eid={stored.spec.event_id}",
-            start=stored.spec.start,
-            end=stored.spec.end,
-        )
-
-
-def require_aware(*values: datetime) -> None:
-    """Raise ValueError for a naive datetime (balcao's times always carry their zone)."""
-    for v in values:
-        if v.tzinfo is None or v.utcoffset() is None:
-            raise ValueError("expected aware datetimes")
-
-
-def merge_spans(spans: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    """Sort and merge overlapping or touching intervals."""
-    out: list[tuple[datetime, datetime]] = []
-    for s, e in sorted(spans):
-        if out and s <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], e))
-        else:
-            out.append((s, e))
-    return out
-
-
 # --------------------------------------------------------------------------- mailer
 
 
@@ -469,7 +256,12 @@ class SentMail:
 class MemoryMailer(_Faults):
     """The Mailer port in memory: every send is recorded (duplicates too, so tests can count
     them) after building the real MIME message, so unsafe headers fail here as in production.
-    ``find_sent`` finds a recorded Message-ID when ``can_search_sent``."""
+    ``find_sent`` finds a recorded Message-ID when ``can_search_sent``.
+
+    Bounces as the sandbox's ``bounce_recipients``: a send to one of ``bounce_recipients`` is
+    followed by a failed-delivery report received at ``clock.now()`` (or ``date``);
+    ``bounce(...)`` records any report (``action="delayed"`` ones are never returned).
+    ``can_read_bounces`` follows ``can_search_sent`` (both need gmail.readonly) unless given."""
 
     def __init__(
         self,
@@ -477,12 +269,19 @@ class MemoryMailer(_Faults):
         can_search_sent: bool = True,
         sender: str = "Cartório de Teste <balcao@example.org>",
         date: datetime = datetime(2028, 1, 1, tzinfo=UTC),
+        can_read_bounces: bool | None = None,
+        bounce_recipients: Sequence[str] = (),
+        clock: Clock | None = None,
     ) -> None:
         super().__init__()
         self._can_search_sent = can_search_sent
+        self._can_read_bounces = can_search_sent if can_read_bounces is None else can_read_bounces
         self.sender = sender
         self.date = date
+        self.clock = clock
+        self.bounce_recipients = {a.lower() for a in bounce_recipients}
         self.sent: list[SentMail] = []
+        self.bounces: list[Bounce] = []
 
     @property
     def can_search_sent(self) -> bool:
@@ -496,6 +295,8 @@ class MemoryMailer(_Faults):
             raise AdapterError(f"mail: {exc}", False, reason="invalidMessage") from exc
         provider_id = f"mem{len(self.sent) + 1:06d}"
         self.sent.append(SentMail(spec, provider_id, message))
+        if spec.to.lower() in self.bounce_recipients:
+            self.bounce(spec.message_id, spec.to, self.clock.now() if self.clock else self.date)
         self._exit(fault)
         return provider_id
 
@@ -508,6 +309,26 @@ class MemoryMailer(_Faults):
         found = next((m.provider_id for m in self.sent if m.spec.message_id == message_id), None)
         self._exit(fault)
         return found
+
+    @property
+    def can_read_bounces(self) -> bool:
+        return self._can_read_bounces
+
+    def find_bounces(self, since: datetime) -> list[Bounce]:
+        fault = self._enter("find_bounces", since)
+        require_aware(since)
+        if not self._can_read_bounces:
+            raise AdapterError("mail: bounces cannot be read", False, reason="searchDisabled")
+        found = [b for b in self.bounces if b.action == "failed" and b.received_at >= since]
+        self._exit(fault)
+        return found
+
+    def bounce(self, message_id: str, recipient: str, received_at: datetime, action: str = "failed") -> Bounce:
+        """A delivery report arrives for ``message_id`` (as a remote server would send it)."""
+        require_aware(received_at)
+        report = Bounce(message_id, recipient, action, received_at, f"dsn{len(self.bounces) + 1:06d}")
+        self.bounces.append(report)
+        return report
 
     def sent_to(self, address: str) -> list[EmailSpec]:
         return [m.spec for m in self.sent if m.spec.to == address]

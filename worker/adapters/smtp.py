@@ -5,12 +5,13 @@ from __future__ import annotations
 import ipaddress
 import smtplib
 import ssl
+from datetime import datetime
 from typing import Any, Literal
 
 from worker.adapters.errors import classify
 from worker.adapters.mime import build_message
 from worker.adapters.system import SystemClock
-from worker.model import AdapterError, ConfigError, EmailSpec
+from worker.model import AdapterError, Bounce, ConfigError, EmailSpec
 from worker.ports import Clock
 
 Security = Literal["starttls", "ssl", "none"]
@@ -119,6 +120,19 @@ class SmtpMailer:
     def find_sent(self, message_id: str) -> str | None:
         raise AdapterError(
             "smtp: sent mail cannot be searched over SMTP", False, reason="searchDisabled"
+        )
+
+    @property
+    def can_read_bounces(self) -> bool:
+        """SMTP only sends: delivery reports land in a mailbox balcao cannot read."""
+        return False
+
+    def find_bounces(self, since: datetime) -> list[Bounce]:
+        raise AdapterError(
+            "smtp: bounces cannot be read over SMTP; use mail.transport: gmail, or set "
+            "mail.bounce_check: false",
+            False,
+            reason="notSupported",
         )
 
     def login_check(self) -> None:

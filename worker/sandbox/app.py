@@ -358,6 +358,11 @@ class SandboxApp:
                         return fail(f"unknown config key {exc.args[0]!r}")
                 if route == ("GET", "/_sandbox/config"):
                     return ok(state.config)
+                if route == ("POST", "/_sandbox/calendar/expire_sync_tokens"):
+                    if spec:
+                        return fail(f"unknown field(s) {sorted(spec)}: this path takes no body")
+                    state.sync_epoch += 1
+                    return ok({"expired": True})
                 if route == ("POST", "/_sandbox/reset"):
                     state.reset_all()
                     return ok({"reset": True})

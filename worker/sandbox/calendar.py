@@ -1,14 +1,21 @@
-"""Calendar v3: events insert/get/patch/update/delete/list, freebusy.query, calendars.get.
+"""Calendar v3: events insert/get/patch/update/delete/move/list, freebusy.query, calendars.get.
 
 Google's rules kept: base32hex client ids (5–1024 chars), 409 on a duplicate id (deleted ones
 too), 410 on a second delete, cancelled events still readable, conferenceData honoured only
 with ``conferenceDataVersion=1``, Meet creation that may stay ``pending`` for a few reads, and
 a dateTime that needs an offset or a timeZone. Calendars exist as soon as they are named.
+
+Incremental sync (turn 2): every change stamps the event with a state-wide version; a
+``nextSyncToken`` names (reset epoch, calendar, version) and a later ``syncToken`` lists what
+changed after it — deleted events as ``{kind, etag, id, status}`` only unless ``showDeleted``,
+and the stub an ``events.move`` leaves in the source calendar always that bare. ``sequence``
+grows only when the time (or recurrence) changes, as RFC 5546 §2.1.4 asks.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
 import hashlib
 import re
@@ -138,9 +145,9 @@ def _cal(state: State, cal_id: str) -> dict[str, StoredEvent]:
     return state.calendar(cal_id)
 
 
-def _event(state: State, ctx: Ctx) -> StoredEvent:
+def _event(state: State, ctx: Ctx, *, stub_ok: bool = True) -> StoredEvent:
     ev = _cal(state, ctx.params["calendarId"]).get(ctx.params["eventId"])
-    if ev is None:
+    if ev is None or (ev.moved_to is not None and not stub_ok):
         raise ApiError(404, "Not Found", "notFound")
     return ev
 
@@ -156,11 +163,16 @@ def _build(ctx: Ctx, cal_id: str, event_id: str, body: dict[str, Any], prev: Sto
         raise bad_request("The specified time range is empty.", "timeRangeEmpty")
     now = state.clock()
     email = ctx.email or state.mailbox_owner(cal_id)
-    stored = {k: v for k, v in body.items() if k not in READ_ONLY and v is not None}
+    # null clears a field and Google leaves empty lists out of what it returns
+    stored = {k: v for k, v in body.items() if k not in READ_ONLY and v is not None and v != []}
     stored.update(start=start, end=end)
     seq = int(stored.get("sequence") or 0)
     if prev is not None:
-        seq = max(seq, int(prev.body.get("sequence", 0)) + 1)
+        prev_seq = int(prev.body.get("sequence", 0))
+        # Compared as instants: the same time written in another zone is not a move.
+        moved = (prev.start_utc, prev.end_utc, prev.body.get("recurrence")) != (
+            s_inst.astimezone(UTC), e_inst.astimezone(UTC), stored.get("recurrence"))
+        seq = max(seq, prev_seq + (1 if moved else 0))
     eid_b64 = base64.urlsafe_b64encode(f"{event_id} {cal_id}".encode()).decode().rstrip("=")
     created = prev.body["created"] if prev else _rfc3339(now)
     out = {
@@ -223,6 +235,7 @@ def events_insert(ctx: Ctx) -> Reply:
         raise ApiError(409, "The requested identifier already exists.", "duplicate")
     ev = _build(ctx, cal_id, event_id, body, None)
     cal[event_id] = ev
+    state.touch(ev)
     return Reply(body=render(state, cal_id, ev, count=True))
 
 
@@ -247,11 +260,12 @@ def _store_update(ctx: Ctx, new_body: dict[str, Any], prev: StoredEvent) -> Repl
         raise bad_request("Invalid resource id value.", "invalid")
     ev = _build(ctx, cal_id, event_id, new_body, prev)
     ctx.state.calendar(cal_id)[event_id] = ev
+    ctx.state.touch(ev)
     return Reply(body=render(ctx.state, cal_id, ev, count=False))
 
 
 def events_patch(ctx: Ctx) -> Reply:
-    prev = _event(ctx.state, ctx)
+    prev = _event(ctx.state, ctx, stub_ok=False)
     current = {k: v for k, v in prev.body.items() if k not in READ_ONLY}
     merged = _merge(current, dict(ctx.body or {}))
     if "conferenceData" not in (ctx.body or {}):
@@ -260,7 +274,7 @@ def events_patch(ctx: Ctx) -> Reply:
 
 
 def events_update(ctx: Ctx) -> Reply:
-    prev = _event(ctx.state, ctx)
+    prev = _event(ctx.state, ctx, stub_ok=False)
     body = dict(ctx.body or {})
     if "conferenceData" not in body:
         body.pop("conferenceData", None)
@@ -271,19 +285,111 @@ def events_delete(ctx: Ctx) -> Reply:
     ev = _event(ctx.state, ctx)
     if ev.body.get("status") == "cancelled":
         raise ApiError(410, "Resource has been deleted", "deleted")
+    now = ctx.state.clock()
     ev.body["status"] = "cancelled"
-    ev.body["updated"] = _rfc3339(ctx.state.clock())
+    ev.body["updated"] = _rfc3339(now)
+    ev.body["etag"] = f'"{int(now.timestamp() * 1_000_000) * 2 + 1}"'
+    ctx.state.touch(ev)
     return Reply(status=204)
 
 
-def events_list(ctx: Ctx) -> Reply:
+def events_move(ctx: Ctx) -> Reply:
+    """A change of organizer: the event leaves the source (a bare cancelled stub stays there,
+    so the source's next sync reports it gone) and appears in ``destination`` with the same id,
+    times, sequence and Meet link."""
     state = ctx.state
-    cal_id = ctx.params["calendarId"]
-    cal = _cal(state, cal_id)
-    tmin = ctx.q("timeMin")
-    tmax = ctx.q("timeMax")
+    src_id, event_id = ctx.params["calendarId"], ctx.params["eventId"]
+    dest_id = ctx.q("destination") or ""
+    if not dest_id:
+        raise bad_request("Required parameter: destination", "required")
+    ev = _event(state, ctx, stub_ok=False)
+    if ev.body.get("status") == "cancelled":
+        raise ApiError(404, "Not Found", "notFound")
+    if dest_id == src_id:
+        return Reply(body=render(state, src_id, ev, count=False))
+    dest = _cal(state, dest_id)
+    there = dest.get(event_id)
+    if there is not None and there.moved_to is None:
+        raise ApiError(409, "The requested identifier already exists.", "duplicate")
+    now = state.clock()
+    body = copy.deepcopy(ev.body)
+    eid_b64 = base64.urlsafe_b64encode(f"{event_id} {dest_id}".encode()).decode().rstrip("=")
+    body.update(organizer={"email": dest_id, "self": True}, updated=_rfc3339(now),
+                etag=f'"{int(now.timestamp() * 1_000_000) * 2}"',
+                htmlLink=f"https://www.google.com/calendar/event?eid={eid_b64}")
+    moved = StoredEvent(body=body, conference=copy.deepcopy(ev.conference), answers=ev.answers,
+                        start_utc=ev.start_utc, end_utc=ev.end_utc)
+    dest[event_id] = moved
+    state.touch(moved)
+    stub = StoredEvent(body=_bare(ev.body, now), moved_to=dest_id)
+    state.calendar(src_id)[event_id] = stub
+    state.touch(stub)
+    return Reply(body=render(state, dest_id, moved, count=False))
+
+
+def _bare(body: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """A deleted event as an incremental sync shows it: Google guarantees only the id."""
+    etag = body.get("etag") if body.get("status") == "cancelled" else f'"{int(now.timestamp() * 1_000_000) * 2 + 1}"'
+    return {"kind": "calendar#event", "etag": etag, "id": body["id"], "status": "cancelled"}
+
+
+# Google refuses these next to a syncToken "to ensure consistency of the client state".
+SYNC_EXCLUSIVE = ("iCalUID", "orderBy", "privateExtendedProperty", "q", "sharedExtendedProperty",
+                  "timeMin", "timeMax", "updatedMin")
+FULL_SYNC_REQUIRED = "Sync token is no longer valid, a full sync is required."
+
+
+def _b64(text: str) -> str:
+    return base64.urlsafe_b64encode(text.encode()).decode()
+
+
+def _unb64(token: str) -> str:
+    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+
+
+def sync_token(state: State, cal_id: str, version: int) -> str:
+    return "CP" + _b64(f"{state.sync_epoch}:{version}:{cal_id}")
+
+
+def _sync_since(state: State, cal_id: str, token: str) -> int:
+    """The version a syncToken stands for; 410 fullSyncRequired for one this sandbox did not
+    issue for this calendar since its last reset or expiry."""
+    try:
+        epoch, version, cal = _unb64(token[2:]).split(":", 2) if token.startswith("CP") else ("", "", "")
+        ok = int(epoch) == state.sync_epoch and cal == cal_id and 0 <= int(version) <= state.cal_version
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        raise ApiError(410, FULL_SYNC_REQUIRED, "fullSyncRequired", domain="calendar",
+                       extra={"locationType": "parameter", "location": "syncToken"})
+    return int(version)
+
+
+def _page_token(token: str | None, state: State) -> tuple[int, int]:
+    """(position, snapshot version) of a pageToken; a first page starts at 0, now."""
+    if not token:
+        return 0, state.cal_version
+    try:
+        pos, snap = _unb64(token).split(".")
+        return int(pos), int(snap)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise bad_request("Invalid page token value.", "invalid") from None
+
+
+def _list_filter(ctx: Ctx, cal_id: str) -> Any:
+    """The predicate events_list applies, from the query (validated here)."""
+    state = ctx.state
+    token = ctx.q("syncToken")
+    since: int | None = None
+    if token is not None:
+        for name in SYNC_EXCLUSIVE:
+            if ctx.q(name) is not None:
+                raise bad_request(f"The parameter {name} cannot be used together with syncToken.", "invalid")
+        since = _sync_since(state, cal_id, token)
+    tmin, tmax, umin = ctx.q("timeMin"), ctx.q("timeMax"), ctx.q("updatedMin")
     t0 = _parse_instant(tmin, "timeMin") if tmin else None
     t1 = _parse_instant(tmax, "timeMax") if tmax else None
+    u0 = _parse_instant(umin, "updatedMin") if umin else None
     if t0 and t1 and t1 <= t0:
         raise bad_request("The specified time range is empty.", "timeRangeEmpty")
     if ctx.q("orderBy") == "startTime" and not ctx.q_bool("singleEvents"):
@@ -296,48 +402,82 @@ def events_list(ctx: Ctx) -> Reply:
             raise bad_request("Invalid extended property constraint: key=value expected.", "invalid")
     ical = ctx.q("iCalUID")
     text = (ctx.q("q") or "").lower()
-    items = []
-    for ev in cal.values():
+
+    def selected(ev: StoredEvent) -> bool:
         b = ev.body
-        if b.get("status") == "cancelled" and not show_deleted:
-            continue
+        if since is not None:  # incremental: every change after the token, deletions included
+            return ev.version > since
+        if u0 and (not b.get("updated") or _parse_instant(b["updated"], "updated") < u0):
+            return False
+        if b.get("status") == "cancelled" and not (show_deleted or u0):
+            return False
         if t0 and ev.end_utc and ev.end_utc <= t0:
-            continue
+            return False
         if t1 and ev.start_utc and ev.start_utc >= t1:
-            continue
+            return False
         props = b.get("extendedProperties") or {}
         if any((props.get("private") or {}).get(k) != v for k, v in private):
-            continue
+            return False
         if any((props.get("shared") or {}).get(k) != v for k, v in shared):
-            continue
+            return False
         if ical and b.get("iCalUID") != ical:
-            continue
-        if text and not any(text in str(b.get(k, "")).lower() for k in ("summary", "description", "location")):
-            continue
-        items.append(ev)
-    if ctx.q("orderBy") == "startTime":
-        items.sort(key=lambda e: e.start_utc or datetime.min.replace(tzinfo=UTC))
-    elif ctx.q("orderBy") == "updated":
-        items.sort(key=lambda e: e.body.get("updated", ""))
-    offset = int(ctx.q("pageToken") or 0)
-    size = min(ctx.q_int("maxResults", 250), 2500)
-    page = items[offset : offset + size]
+            return False
+        return not text or any(text in str(b.get(k, "")).lower() for k in ("summary", "description", "location"))
+
+    return selected, show_deleted
+
+
+def events_list(ctx: Ctx) -> Reply:
+    state = ctx.state
+    cal_id = ctx.params["calendarId"]
+    cal = _cal(state, cal_id)
+    selected, show_deleted = _list_filter(ctx, cal_id)
+    pos, snap = _page_token(ctx.q("pageToken"), state)
+    size = max(1, min(ctx.q_int("maxResults", 250), 2500))
+    order = ctx.q("orderBy")
+    if order in ("startTime", "updated"):
+        ordered = [ev for ev in cal.values() if selected(ev)]
+        if order == "startTime":
+            ordered.sort(key=lambda e: e.start_utc or datetime.min.replace(tzinfo=UTC))
+        else:
+            ordered.sort(key=lambda e: e.body.get("updated", ""))
+        page, more = ordered[pos : pos + size], pos + size < len(ordered)
+        next_pos = pos + size
+    else:
+        # Insertion order, paged by position among every id the calendar ever held (ids are
+        # never removed), so a change between two pages neither skips nor repeats an item.
+        keys = list(cal)
+        page, next_pos, more = [], len(keys), False
+        for i in range(pos, len(keys)):
+            if not selected(cal[keys[i]]):
+                continue
+            if len(page) == size:
+                next_pos, more = i, True
+                break
+            page.append(cal[keys[i]])
     out: dict[str, Any] = {
         "kind": "calendar#events",
-        "etag": f'"p{len(items)}"',
+        "etag": f'"p{snap}"',
         "summary": cal_id,
         "description": "",
         "updated": _rfc3339(state.clock()),
         "timeZone": state.time_zone,
         "accessRole": "owner",
         "defaultReminders": [{"method": "popup", "minutes": 30}],
-        "items": [render(state, cal_id, e, count=False) for e in page],
+        "items": [_listed(state, cal_id, ev, show_deleted) for ev in page],
     }
-    if offset + size < len(items):
-        out["nextPageToken"] = str(offset + size)
+    if more:
+        out["nextPageToken"] = _b64(f"{next_pos}.{snap}")
     else:
-        out["nextSyncToken"] = f"sandbox-sync-{len(items)}"
+        out["nextSyncToken"] = sync_token(state, cal_id, snap)
     return Reply(body=out)
+
+
+def _listed(state: State, cal_id: str, ev: StoredEvent, show_deleted: bool) -> dict[str, Any]:
+    """A listed item: a deleted event is bare unless showDeleted (and a moved one always)."""
+    if ev.body.get("status") == "cancelled" and (ev.moved_to is not None or not show_deleted):
+        return _bare(ev.body, state.clock())
+    return render(state, cal_id, ev, count=False)
 
 
 def freebusy_query(ctx: Ctx) -> Reply:
@@ -415,6 +555,7 @@ HANDLERS = {
     "calendar.events.patch": events_patch,
     "calendar.events.update": events_update,
     "calendar.events.delete": events_delete,
+    "calendar.events.move": events_move,
     "calendar.events.list": events_list,
     "calendar.freebusy.query": freebusy_query,
     "calendar.calendars.get": calendars_get,

@@ -27,6 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rewrite-message-id", action="store_true", help="Gmail replaces the client's Message-ID")
     p.add_argument("--search-lag-s", type=float, default=0, metavar="N",
                    help="a sent message is found by messages.list only after N seconds")
+    p.add_argument("--bounce-recipient", action="append", default=[], metavar="ADDR",
+                   help="a message sent to ADDR is answered by a failed-delivery report (repeatable)")
     return p
 
 
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             spreadsheet_id=args.spreadsheet_id, worksheet=args.worksheet,
             meet_pending_gets=args.meet_pending_gets, quota=args.quota,
             rewrite_message_id=args.rewrite_message_id, search_lag_s=args.search_lag_s,
+            bounce_recipients=args.bounce_recipient,
         )
     except (OSError, ValueError) as exc:
         print(f"balcao sandbox: {exc}", file=sys.stderr)

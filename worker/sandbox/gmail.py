@@ -1,8 +1,11 @@
 """Gmail v1: users.messages.send/list/get and users.getProfile, with the modes that imitate
-what real Gmail may do (rewrite the Message-ID, make a sent message searchable only later).
+what real Gmail may do (rewrite the Message-ID, make a sent message searchable only later,
+answer a send to a dead address with a delivery-status notification: ``bounces.py``).
 
-``q`` supports ``rfc822msgid:`` (angle brackets optional), ``to:``, ``from:``, ``subject:``
-and ``in:sent``; any other term is a 400 so that an unsupported query is noticed in tests.
+``q`` supports ``rfc822msgid:`` (angle brackets optional), ``to:``, ``from:``, ``subject:``,
+``in:sent``/``in:inbox``, ``is:unread``/``is:read``, ``label:``, ``newer_than:``/``older_than:``
+(``Nh``, ``Nd``, ``Nm``, ``Ny``) and ``after:``/``before:`` (epoch seconds or ``yyyy/mm/dd``),
+combined with spaces (AND); any other term is a 400 so that an unsupported query is noticed.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ import email
 import email.policy
 import email.utils
 import re
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from worker.sandbox import bounces
 from worker.sandbox.context import Ctx, Reply
 from worker.sandbox.errors import ApiError, bad_request
 from worker.sandbox.state import State, StoredMessage
@@ -125,37 +131,101 @@ def messages_send(ctx: Ctx) -> Reply:
         internal_date_ms=int(state.clock().timestamp() * 1000), history_id=1000 + n,
     )
     state.mailbox(user_id).append(stored)
+    _bounce(ctx, user_id, stored)
     return Reply(body={"id": msg_id, "threadId": thread_id, "labelIds": ["SENT"]})
 
 
+def _bounce(ctx: Ctx, user_id: str, sent: StoredMessage) -> None:
+    """Deliver the DSNs the fidelity modes ask for into the sender's own mailbox, in the
+    thread of the message they report on (as Gmail threads them)."""
+    state = ctx.state
+    to = bounces.recipients(sent.raw)
+    sender = _address_of(ctx, user_id)
+    for delayed, key in ((False, "bounce_recipients"), (True, "delayed_recipients")):
+        failed = bounces.matching(to, state.config[key])
+        if not failed:
+            continue
+        n = state.next_number()
+        msg_id = f"{0x19a0000000000000 + n * 0x1f3:016x}"
+        raw = bounces.build(sent.raw, sender, failed, delayed=delayed, at=state.clock(), serial=n)
+        state.mailbox(user_id).append(StoredMessage(
+            id=msg_id, thread_id=sent.thread_id, label_ids=["INBOX", "UNREAD"], raw=raw, sent_at=sent.sent_at,
+            visible_after=sent.visible_after, internal_date_ms=int(state.clock().timestamp() * 1000),
+            history_id=1000 + n,
+        ))
+
+
 _TERM = re.compile(r'(-?)([A-Za-z0-9_]+):("(?:[^"]*)"|\S+)|(\S+)')
+SUPPORTED = ("rfc822msgid:, to:, from:, subject:, in:sent, in:inbox, is:unread, is:read, label:, "
+             "newer_than:, older_than:, after:, before:")
+_AGE = re.compile(r"(\d+)([hdmy])")
+_AGE_UNIT = {"h": timedelta(hours=1), "d": timedelta(days=1), "m": timedelta(days=31), "y": timedelta(days=365)}
+# Gmail reads after:/before: dates as midnight Pacific time; seconds since the epoch are exact.
+_DATE_ZONE = ZoneInfo("America/Los_Angeles")
 
 
-def _parse_query(q: str) -> list[tuple[str, str]]:
-    terms = []
+def _unsupported(term: str) -> ApiError:
+    return bad_request(f"Unsupported search term in the sandbox: {term!r} (supported: {SUPPORTED})",
+                       "invalidArgument")
+
+
+def _instant(key: str, value: str, now: datetime, term: str) -> datetime:
+    """The bound a date term sets: newer_than:2d → now − 2 days; after:1767225600 → that second."""
+    if key in ("newer_than", "older_than"):
+        mo = _AGE.fullmatch(value)
+        if mo is None:
+            raise _unsupported(term)
+        return now - int(mo.group(1)) * _AGE_UNIT[mo.group(2)]
+    if value.isdigit():
+        return datetime.fromtimestamp(int(value), tz=now.tzinfo)
+    try:
+        return datetime.strptime(value.replace("-", "/"), "%Y/%m/%d").replace(tzinfo=_DATE_ZONE)
+    except ValueError:
+        raise _unsupported(term) from None
+
+
+def _parse_query(q: str, now: datetime) -> list[tuple[str, Any]]:
+    terms: list[tuple[str, Any]] = []
     for mo in _TERM.finditer(q):
         neg, key, value, bare = mo.groups()
         if bare is not None or neg:
-            raise bad_request(f"Unsupported search term in the sandbox: {mo.group(0)!r} "
-                              "(supported: rfc822msgid:, to:, from:, subject:, in:sent)", "invalidArgument")
+            raise _unsupported(mo.group(0))
         key = key.lower()
         value = value.strip('"')
-        if key not in ("rfc822msgid", "to", "from", "subject", "in") or (key == "in" and value.lower() != "sent"):
-            raise bad_request(f"Unsupported search term in the sandbox: {mo.group(0)!r} "
-                              "(supported: rfc822msgid:, to:, from:, subject:, in:sent)", "invalidArgument")
+        if key in ("newer_than", "older_than", "after", "before"):
+            terms.append((key, _instant(key, value.lower(), now, mo.group(0))))
+            continue
+        if key == "in" and value.lower() in ("sent", "inbox"):
+            key, value = "label", value.upper()
+        elif key == "is" and value.lower() in ("unread", "read"):
+            key, value = ("label", "UNREAD") if value.lower() == "unread" else ("not_label", "UNREAD")
+        elif key not in ("rfc822msgid", "to", "from", "subject", "label"):
+            raise _unsupported(mo.group(0))
         terms.append((key, value))
     return terms
 
 
-def _matches(m: StoredMessage, terms: list[tuple[str, str]]) -> bool:
+def _matches(m: StoredMessage, terms: list[tuple[str, Any]]) -> bool:
     msg = email.message_from_bytes(m.raw, policy=email.policy.default)
+    received = m.internal_date_ms / 1000
     for key, value in terms:
+        if key in ("newer_than", "after"):
+            if received < value.timestamp():
+                return False
+            continue
+        if key in ("older_than", "before"):
+            if received >= value.timestamp():
+                return False
+            continue
         v = value.lower()
         if key == "rfc822msgid":
             if str(msg.get("Message-ID", "")).strip().strip("<>").lower() != v.strip("<>"):
                 return False
-        elif key == "in":
-            if "SENT" not in m.label_ids:
+        elif key == "label":
+            if value.upper() not in m.label_ids:
+                return False
+        elif key == "not_label":
+            if value in m.label_ids:
                 return False
         elif key == "subject":
             if v not in str(msg.get("Subject", "")).lower():
@@ -177,7 +247,7 @@ def messages_list(ctx: Ctx) -> Reply:
                       "https://www.googleapis.com/auth/gmail.modify"}
     ):
         raise ApiError(403, "Metadata scope does not support 'q' parameter", "forbidden")
-    terms = _parse_query(q or "")
+    terms = _parse_query(q or "", state.clock())
     labels = ctx.q_list("labelIds")
     now = state.monotonic()
     found = []
@@ -200,6 +270,18 @@ def messages_list(ctx: Ctx) -> Reply:
     return Reply(body=out)
 
 
+# Parsed by ``email`` as sub-messages, shown by Gmail as one leaf part with its text as body.
+_LEAF_REPORTS = ("message/delivery-status", "text/rfc822-headers")
+
+
+def _body_bytes(part: email.message.Message) -> bytes:
+    raw = part.as_bytes()
+    for sep in (b"\r\n\r\n", b"\n\n"):
+        if sep in raw:
+            return raw.split(sep, 1)[1]
+    return b""
+
+
 def _part(msg: email.message.Message, part_id: str, with_body: bool) -> dict[str, Any]:
     out: dict[str, Any] = {
         "partId": part_id,
@@ -207,7 +289,10 @@ def _part(msg: email.message.Message, part_id: str, with_body: bool) -> dict[str
         "filename": msg.get_filename() or "",
         "headers": [{"name": k, "value": str(v)} for k, v in msg.items()],
     }
-    if msg.is_multipart():
+    if msg.get_content_type() in _LEAF_REPORTS:
+        data = _body_bytes(msg)
+        out["body"] = {"size": len(data), **({"data": _b64encode(data)} if with_body and data else {})}
+    elif msg.is_multipart():
         out["body"] = {"size": 0}
         children = msg.get_payload()
         assert isinstance(children, list)

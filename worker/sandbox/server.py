@@ -20,7 +20,7 @@ from worker.sandbox import sample
 from worker.sandbox.app import SandboxApp
 from worker.sandbox.state import DEFAULT_SPREADSHEET_ID, DEFAULT_WORKSHEET, State
 
-MODES = ("meet_pending_gets", "quota", "rewrite_message_id", "search_lag_s")
+MODES = ("meet_pending_gets", "quota", "rewrite_message_id", "search_lag_s", "bounce_recipients")
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -39,7 +39,13 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "gmail_units_per_user": 15000,
     },
     "unshared_calendars": [],
+    # Gmail delivery-status notifications (turn 2): a message sent to one of these addresses is
+    # followed by a DSN in the sender's mailbox, ``Action: failed`` / ``Action: delayed``.
+    "bounce_recipients": [],
+    "delayed_recipients": [],
 }
+
+QUOTA_LIMIT_KEYS = frozenset(DEFAULT_CONFIG["quota_limits"])
 
 Box = tuple[int, int, int | None, int | None]  # row0, col0, row1 (excl, None=open), col1
 
@@ -242,6 +248,8 @@ class StoredEvent:
     answers: int = 0  # insert/get answers served (for meet_pending_gets)
     start_utc: datetime | None = None
     end_utc: datetime | None = None
+    version: int = 0  # State.cal_version at the event's last change (what a syncToken compares)
+    moved_to: str | None = None  # set on the cancelled stub an events.move leaves behind
 
 
 @dataclass
@@ -274,6 +282,9 @@ class State:
         self.loaded: dict[str, Spreadsheet] = {}
         self.monotonic = time.monotonic
         self.clock = lambda: datetime.now().astimezone()
+        # Bumped by every reset (and by /_sandbox/calendar/expire_sync_tokens): a syncToken of
+        # an earlier epoch answers 410, as Google does for a token it no longer honours.
+        self.sync_epoch = 0
         self.reset_all()
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -285,6 +296,8 @@ class State:
                 sp.add_sheet(self.worksheet)
                 self.spreadsheets[self.spreadsheet_id] = sp
             self.calendars: dict[str, dict[str, StoredEvent]] = {}
+            self.cal_version = 0
+            self.sync_epoch += 1
             self.mailboxes: dict[str, list[StoredMessage]] = {}
             self.tokens: dict[str, dict[str, Any]] = {}
             self.refresh_tokens: dict[str, dict[str, Any]] = {}
@@ -308,23 +321,33 @@ class State:
             return self.counter
 
     def set_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Apply fidelity modes all or nothing: a bad key or value changes none of them."""
         with self.lock:
+            config = copy.deepcopy(self.config)
             for key, value in changes.items():
                 if key not in DEFAULT_CONFIG:
                     raise KeyError(key)
                 if key == "quota_limits":
-                    self.config["quota_limits"].update(value or {})
+                    config["quota_limits"].update(_quota_limits(value))
+                elif key in ("bounce_recipients", "delayed_recipients", "unshared_calendars"):
+                    config[key] = _address_list(key, value)
                 elif key in ("meet_pending_gets",):
-                    self.config[key] = int(value)
+                    config[key] = int(value)
                 elif key == "search_lag_s":
-                    self.config[key] = float(value)
+                    config[key] = float(value)
                 elif key in ("quota", "rewrite_message_id"):
-                    self.config[key] = bool(value)
+                    config[key] = bool(value)
                 else:
-                    self.config[key] = value
+                    config[key] = value
+            self.config = config
             return copy.deepcopy(self.config)
 
     # -- helpers ---------------------------------------------------------------------------
+    def touch(self, ev: StoredEvent) -> None:
+        """Record a change of ``ev`` for incremental sync (events.list with syncToken)."""
+        self.cal_version += 1
+        ev.version = self.cal_version
+
     def default_sheet(self) -> tuple[Spreadsheet, Sheet]:
         sp = self.spreadsheets[self.spreadsheet_id]
         sh = sp.sheet_by_title(self.worksheet) or sp.sheets[0]
@@ -348,3 +371,23 @@ class State:
         if dt.tzinfo is not None:
             dt = dt.astimezone(ZoneInfo(sp.time_zone))
         return serial.to_serial(dt)
+
+
+def _quota_limits(value: Any) -> dict[str, int]:
+    """``{"gmail_units_per_user": 300}`` → checked limits; a misspelt name is an error, not a no-op."""
+    if not isinstance(value, dict):
+        raise ValueError("quota_limits: expected an object of limit names to numbers")
+    out = {}
+    for name, limit in value.items():
+        if name not in QUOTA_LIMIT_KEYS:
+            raise KeyError(f"quota_limits.{name}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"quota_limits.{name}: expected a whole number >= 0, found {limit!r}")
+        out[name] = limit
+    return out
+
+
+def _address_list(key: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key}: expected a list of strings")
+    return list(value)
