@@ -274,8 +274,8 @@ def _breakdown(table: pd.DataFrame, column: str) -> tuple[Breakdown, ...]:
         verdict = part["no_prazo"]
         rows.append(Breakdown(str(name), len(part), int((verdict == IN_TIME).sum()),
                               int((verdict == LATE).sum())))
-    # Most requested first; ties keep the alphabetical order of the groups.
-    return tuple(sorted(rows, key=lambda b: -b.received))
+    # Most requested first, ties in alphabetical order, the rows without a value last.
+    return tuple(sorted(rows, key=lambda b: (b.name == NOT_GIVEN, -b.received, b.name)))
 
 
 def daily(table: pd.DataFrame, month: Month) -> pd.DataFrame:
