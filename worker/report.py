@@ -307,14 +307,12 @@ def duration(seconds: float) -> str:
     return " ".join(parts)
 
 
-_duration = duration  # the name the first release's tests import
 
-
-def percent(share: float | None, decimal: str = ".") -> str:
-    """``0.875`` → ``87.5%`` (``87,5%`` with ``decimal=","``); None → ``–``."""
+def percent(share: float | None) -> str:
+    """``0.875`` → ``87.5%``; None (nothing judged) → ``–``."""
     if share is None:
         return "–"
-    return f"{100 * share:.1f}%".replace(".", decimal)
+    return f"{100 * share:.1f}%"
 
 
 # Why a month may show no figures (``Report.state``), for the operator; the page says it in pt-BR.
