@@ -53,3 +53,16 @@ def test_the_cli_and_the_report_module_load_neither_pandas_nor_matplotlib() -> N
     code = ("import sys, worker.cli, worker.report; worker.cli.build_parser(); "
             "assert not {'pandas', 'matplotlib', 'jinja2'} & set(sys.modules), sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60, cwd=REPO)
+
+
+def test_only_the_report_page_imports_matplotlib() -> None:
+    import ast
+
+    importers = set()
+    for path in (REPO / "worker").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(n.split(".")[0] == "matplotlib" for n in names):
+                importers.add(path.relative_to(REPO).as_posix())
+    assert importers == {"worker/reportpage.py"}
