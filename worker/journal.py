@@ -502,46 +502,26 @@ class Journal:
 
     # ----------------------------------------------------------------- report queries
 
-    # The month's report (DESIGN §10) reads only what the Corregedoria may see: never names,
-    # e-mails, phones or subjects. Stored times carry whatever offset their writer used, so
-    # strings do not order exactly across offsets: the bounds are widened by a day here and
-    # the report cuts the month precisely after parsing.
-    _REPORT_COLUMNS = (
-        "protocol, submitted, received_at, deadline, status, problem, channel, service, "
-        "valid, duplicate_of, slot_start, event_state, conf_state, purged_at"
-    )
-    _REPORT_SINCE = (
-        "COALESCE(r.submitted, r.received_at) >= ? AND COALESCE(r.submitted, r.received_at) < ?"
-    )
-
-    def report_requests(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """Requests submitted (or, without a form timestamp, taken in) around [since, until),
-        without personal data, in protocol order."""
-        bounds = self._report_bounds(since, until)
-        rows = self._exec(
-            f"SELECT {self._REPORT_COLUMNS} FROM requests r WHERE {self._REPORT_SINCE} "
-            "ORDER BY seq",
-            bounds,
-        )
-        return [dict(r) for r in rows]
-
-    def report_confirmations(self, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """Every confirmation e-mail sent (``state = 'done'``) for the requests that
-        ``report_requests`` returns for the same bounds: protocol, revision, sent_at."""
-        bounds = self._report_bounds(since, until)
-        rows = self._exec(
-            "SELECT e.protocol, e.revision, e.done_at AS sent_at FROM effects e "
-            "JOIN requests r ON r.protocol = e.protocol "
-            "WHERE e.kind = 'confirmation' AND e.state = 'done' AND e.done_at IS NOT NULL "
-            f"AND {self._REPORT_SINCE} ORDER BY e.protocol, e.done_at",
-            bounds,
-        )
-        return [dict(r) for r in rows]
-
-    @staticmethod
-    def _report_bounds(since: datetime, until: datetime) -> tuple[str, str]:
-        margin = timedelta(days=1)
-        return (since - margin).isoformat(), (until + margin).isoformat()
+    def report_rows(
+        self, since: datetime, until: datetime
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The month's report (DESIGN §10): the requests submitted (else taken in) around
+        [since, until), without name, e-mail, phone or subject, and every confirmation sent
+        for them (protocol, sent_at). Stored offsets vary, so the strings do not order exactly:
+        the bounds are widened by a day and the report cuts the month after parsing."""
+        day = timedelta(days=1)
+        bounds = ((since - day).isoformat(), (until + day).isoformat())
+        since_sql = "COALESCE(r.submitted, r.received_at)"
+        where = f"{since_sql} >= ? AND {since_sql} < ?"
+        requests = self._exec(
+            "SELECT protocol, submitted, received_at, deadline, status, channel, service, valid, "
+            f"duplicate_of, slot_start, event_state, conf_state FROM requests r WHERE {where} "
+            "ORDER BY seq", bounds)
+        sent = self._exec(
+            "SELECT e.protocol, e.done_at AS sent_at FROM effects e JOIN requests r USING "
+            "(protocol) WHERE e.kind = 'confirmation' AND e.state = 'done' AND e.done_at IS NOT "
+            f"NULL AND {where}", bounds)
+        return [dict(r) for r in requests], [dict(r) for r in sent]
 
 
 def _create_private(path: str) -> None:

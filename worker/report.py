@@ -1,8 +1,8 @@
 """`balcao report`: the month's figures (DESIGN §10) as a summary, CSV, HTML page and PNG chart; read-only, no SQL.
 
-The data comes from two journal queries (``Journal.report_requests`` and
-``Journal.report_confirmations``), which hold no name, e-mail or phone. Everything between
-those rows and the files is pure: ``now`` is a parameter and only the CLI reads the clock.
+The data comes from one journal query (``Journal.report_rows``), which holds no name, e-mail
+or phone. Everything between those rows and the files is pure: ``now`` is a parameter and only
+the CLI reads the clock.
 
 Definitions (the README's report section explains them to the office):
 - the month's requests: every row whose form timestamp (``recebido_em``) falls in the calendar
@@ -38,6 +38,8 @@ from worker.model import ConfigError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from worker.journal import Journal
+
 EXIT_OK, EXIT_FAIL = 0, 1
 MONTHS_PT = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho", "agosto",
              "setembro", "outubro", "novembro", "dezembro")
@@ -50,9 +52,8 @@ NOT_GIVEN = "(não informado)"
 # The journal stores the channel's code; the Corregedoria reads the product's name.
 CHANNEL_NAMES = {"meet": "Google Meet", "whatsapp": "WhatsApp"}
 _PROTOCOL = re.compile(r"^BV-\d{4}-\d{6,}$")
-_REQUEST_FIELDS = ("protocol", "submitted", "received_at", "deadline", "status", "problem",
-                   "channel", "service", "valid", "duplicate_of", "slot_start", "event_state",
-                   "conf_state", "purged_at")
+_REQUEST_FIELDS = ("protocol", "submitted", "received_at", "deadline", "status", "channel",
+                   "service", "valid", "duplicate_of", "slot_start", "event_state", "conf_state")
 
 
 # --------------------------------------------------------------------------- the month
@@ -129,7 +130,7 @@ def request_table(
     req = pd.DataFrame.from_records(requests, columns=list(_REQUEST_FIELDS))
     for col in ("submitted", "received_at", "deadline", "slot_start"):
         req[col] = _times(req[col], tz)
-    conf = pd.DataFrame.from_records(confirmations, columns=["protocol", "revision", "sent_at"])
+    conf = pd.DataFrame.from_records(confirmations, columns=["protocol", "sent_at"])
     conf["sent_at"] = _times(conf["sent_at"], tz)
     first = conf.groupby("protocol")["sent_at"].min().rename("answered")
     req = req.merge(first, left_on="protocol", right_index=True, how="left")
@@ -390,10 +391,10 @@ class Report:
     state: str
 
 
-def compute(journal: Any, month: Month, tz: tzinfo, now: datetime) -> Report:
+def compute(journal: Journal, month: Month, tz: tzinfo, now: datetime) -> Report:
     start, end = month.bounds(tz)
-    table = request_table(journal.report_requests(start, end),
-                          journal.report_confirmations(start, end), month, tz, now)
+    requests, confirmations = journal.report_rows(start, end)
+    table = request_table(requests, confirmations, month, tz, now)
     return Report(month, table, figures(table), daily(table, month),
                   state_of(month, table, tz, now))
 
