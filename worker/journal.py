@@ -507,7 +507,8 @@ class Journal:
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """The month's report (DESIGN §10): the requests submitted (else taken in) around
         [since, until), without name, e-mail, phone or subject, and every confirmation sent
-        for them (protocol, sent_at). Stored offsets vary, so the strings do not order exactly:
+        for them (protocol, sent_at), which journals from before ``answered_at`` rely on.
+        Stored offsets vary, so the strings do not order exactly:
         the bounds are widened by a day and the report cuts the month after parsing."""
         day = timedelta(days=1)
         bounds = ((since - day).isoformat(), (until + day).isoformat())
@@ -515,7 +516,8 @@ class Journal:
         where = f"{since_sql} >= ? AND {since_sql} < ?"
         requests = self._exec(
             "SELECT protocol, submitted, received_at, deadline, status, channel, service, valid, "
-            f"duplicate_of, slot_start, event_state, conf_state FROM requests r WHERE {where} "
+            f"duplicate_of, slot_start, event_state, conf_state, answered_at FROM requests r "
+            f"WHERE {where} "
             "ORDER BY seq", bounds)
         sent = self._exec(
             "SELECT e.protocol, e.done_at AS sent_at FROM effects e JOIN requests r USING "

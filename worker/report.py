@@ -9,9 +9,10 @@ Definitions (the README's report section explains them to the office):
   month in office time, duplicates and flagged rows included; a row without a usable
   timestamp counts in the month balcao took it in, with ``recebido_em`` empty;
 - ``respondido_em``: when the first confirmation e-mail (the first that gives a date and
-  time) was sent; ``no_prazo``: ``sim`` on or before ``prazo``, ``não`` after it or none and
-  ``prazo`` passed, ``pendente`` none yet and ``prazo`` ahead, empty for duplicates and rows
-  never valid. A journal rebuilt by ``recover`` knows that a confirmation went out but not
+  time) was sent: the request's ``answered_at``, else its first confirmation effect sent;
+- ``no_prazo``: ``sim`` on or before ``prazo``, ``não`` after it or none and ``prazo``
+  passed, ``pendente`` none yet and ``prazo`` ahead, empty for duplicates and rows never
+  valid. A journal rebuilt by ``recover`` knows that a confirmation went out but not
   when: such rows have ``respondido_em`` and ``no_prazo`` empty and are counted apart;
 - response time: ``respondido_em − recebido_em``, median and 90th percentile (linear
   interpolation between the two nearest values, pandas' ``quantile``).
@@ -53,7 +54,8 @@ NOT_GIVEN = "(não informado)"
 CHANNEL_NAMES = {"meet": "Google Meet", "whatsapp": "WhatsApp"}
 _PROTOCOL = re.compile(r"^BV-\d{4}-\d{6,}$")
 _REQUEST_FIELDS = ("protocol", "submitted", "received_at", "deadline", "status", "channel",
-                   "service", "valid", "duplicate_of", "slot_start", "event_state", "conf_state")
+                   "service", "valid", "duplicate_of", "slot_start", "event_state", "conf_state",
+                   "answered_at")
 
 
 # --------------------------------------------------------------------------- the month
@@ -128,13 +130,15 @@ def request_table(
     import pandas as pd
 
     req = pd.DataFrame.from_records(requests, columns=list(_REQUEST_FIELDS))
-    for col in ("submitted", "received_at", "deadline", "slot_start"):
+    for col in ("submitted", "received_at", "deadline", "slot_start", "answered_at"):
         req[col] = _times(req[col], tz)
+    # The request's own answered_at is the record; the first confirmation effect stands in
+    # where it is empty.
     conf = pd.DataFrame.from_records(confirmations, columns=["protocol", "sent_at"])
     conf["sent_at"] = _times(conf["sent_at"], tz)
-    first = conf.groupby("protocol")["sent_at"].min().rename("answered")
+    first = conf.groupby("protocol")["sent_at"].min().rename("first_sent")
     req = req.merge(first, left_on="protocol", right_index=True, how="left")
-    req["answered"] = _times(req["answered"], tz)
+    req["answered"] = req["answered_at"].fillna(_times(req["first_sent"], tz))
 
     start, end = month.bounds(tz)
     since = req["submitted"].fillna(req["received_at"])

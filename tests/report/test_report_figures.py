@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from tests.report.kit import BAHIA, MARCH, NOW, Expected, build, protocol, settings
-from worker.journal import Journal
+from worker.journal import Journal, RequestRecord
 from worker.model import ConfigError
 from worker.report import Breakdown, Month, Report, compute, duration, run_report
 
@@ -195,3 +195,21 @@ def test_december_ends_at_the_first_of_january_office_time() -> None:
 ])
 def test_durations_read_as_days_hours_and_minutes(seconds: float, text: str) -> None:
     assert duration(seconds) == text
+
+
+def test_the_requests_own_answer_time_counts_when_its_email_record_is_gone(tmp_path: Path) -> None:
+    """``answered_at`` (kept on the request) is the record; the effects table only stands in
+    for journals written before it existed."""
+    path = tmp_path / "j.sqlite3"
+    j = Journal(str(path))
+    with j.tx():
+        j.insert(RequestRecord(
+            protocol=protocol(1), seq=1, fingerprint="fp1", submitted="2026-03-02T10:00:00-03:00",
+            ts_key=None, received_at="2026-03-02T10:00:00-03:00",
+            deadline="2026-03-03T10:00:00-03:00", status="Agendado", channel="meet",
+            conf_state="sent", answered_at="2026-03-03T10:00:01-03:00",
+            updated_at="2026-03-03T10:00:01-03:00"))
+    j.close()
+    r = row(month_report(path), 1)
+    assert r["respondido_em"].isoformat() == "2026-03-03T10:00:01-03:00"
+    assert r["no_prazo"] == "não"
