@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
 from worker.config import Settings
-from worker.lifecycle import Status
+from worker.lifecycle import StaffAction, Status
 from worker.model import ConfigError
 
 if TYPE_CHECKING:
@@ -47,8 +47,10 @@ MONTHS_PT = ("janeiro", "fevereiro", "março", "abril", "maio", "junho", "julho"
 CSV_HEADER = ("protocolo", "recebido_em", "prazo", "respondido_em", "no_prazo", "canal",
               "servico", "situacao", "atendimento", "duplicado_de")
 IN_TIME, LATE, PENDING = "sim", "não", "pendente"
-# Final statuses of the request lifecycle (DESIGN §7), stored as the `Situação` text.
-HELD, NO_SHOW, CANCELLED = "Realizado", "Não compareceu", "Cancelado"
+# The lifecycle's final statuses (DESIGN §7): the `Situação` text staff choose, stored as is.
+HELD, NO_SHOW, CANCELLED = (
+    StaffAction.DONE.value, StaffAction.NO_SHOW.value, StaffAction.CANCELLED.value
+)
 NOT_GIVEN = "(não informado)"
 # The journal stores the channel's code; the Corregedoria reads the product's name.
 CHANNEL_NAMES = {"meet": "Google Meet", "whatsapp": "WhatsApp"}
