@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint bench soak clean
+.PHONY: setup demo test lint bench soak report-screenshot clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,18 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
+
+# The month's report page of a synthetic month (bench/report_month.py) rendered to
+# docs/report.png with Debian's chromium (apt-get install chromium); tests never need it.
+CHROMIUM ?= chromium
+REPORT_DIR := demo-out/report
+report-screenshot: $(STAMP)
+	@command -v $(CHROMIUM) >/dev/null || { echo "needs chromium: apt-get install -y chromium"; exit 1; }
+	$(BIN)/python bench/report_month.py --requests 300 --month 2026-03 --out $(REPORT_DIR)
+	mkdir -p docs
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1000,2350 \
+		--screenshot=$(CURDIR)/docs/report.png file://$(CURDIR)/$(REPORT_DIR)/balcao-2026-03.html \
+		2>/dev/null
 
 clean:
 	rm -rf $(VENV) demo-out build *.egg-info

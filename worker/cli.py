@@ -90,8 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     rc = sub.add_parser("recover", help="rebuild the journal from Google without sending anything")
     cfg(rc)
 
-    rp = sub.add_parser("report", help="summary of requests and deadlines kept")
+    rp = sub.add_parser(
+        "report", help="the month's figures; with --out also CSV, HTML page and PNG chart"
+    )
     cfg(rp)
+    rp.add_argument(
+        "--month", metavar="YYYY-MM", help="the month to report (default: the current month, "
+        "office time)",
+    )
+    rp.add_argument(
+        "--out", metavar="DIR", help="write balcao-YYYY-MM.csv, .html and .png into DIR",
+    )
     return p
 
 
@@ -148,9 +157,12 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return recover(_settings(args.config))
     if cmd == "report":
+        from worker.adapters.system import SystemClock
         from worker.report import run_report
 
-        return run_report(_settings(args.config))
+        return run_report(
+            _settings(args.config), now=SystemClock().now(), month=args.month, out_dir=args.out
+        )
     raise ConfigError(f"unknown command {cmd!r}")
 
 

@@ -500,6 +500,31 @@ class Journal:
         rows = self._exec("SELECT status, COUNT(*) AS n FROM requests GROUP BY status")
         return {str(r["status"]): int(r["n"]) for r in rows}
 
+    # ----------------------------------------------------------------- report queries
+
+    def report_rows(
+        self, since: datetime, until: datetime
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """The month's report (DESIGN §10): the requests submitted (else taken in) around
+        [since, until), without name, e-mail, phone or subject, and every confirmation sent
+        for them (protocol, sent_at), which journals from before ``answered_at`` rely on.
+        Stored offsets vary, so the strings do not order exactly:
+        the bounds are widened by a day and the report cuts the month after parsing."""
+        day = timedelta(days=1)
+        bounds = ((since - day).isoformat(), (until + day).isoformat())
+        since_sql = "COALESCE(r.submitted, r.received_at)"
+        where = f"{since_sql} >= ? AND {since_sql} < ?"
+        requests = self._exec(
+            "SELECT protocol, submitted, received_at, deadline, status, channel, service, valid, "
+            f"duplicate_of, slot_start, event_state, conf_state, answered_at FROM requests r "
+            f"WHERE {where} "
+            "ORDER BY seq", bounds)
+        sent = self._exec(
+            "SELECT e.protocol, e.done_at AS sent_at FROM effects e JOIN requests r USING "
+            "(protocol) WHERE e.kind = 'confirmation' AND e.state = 'done' AND e.done_at IS NOT "
+            f"NULL AND {where}", bounds)
+        return [dict(r) for r in requests], [dict(r) for r in sent]
+
 
 def _create_private(path: str) -> None:
     """Create the journal file with mode 0600 whatever the umask: it holds names, e-mails,
