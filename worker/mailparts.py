@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -153,10 +154,10 @@ def check_domain(domain: str) -> str:
     return host
 
 
-def stored_id(given: str | None, compute: Any) -> str:
+def stored_id(given: str | None, compute: Callable[[], str]) -> str:
     """A Message-ID the executor stored with its intent (never recomputed), or ``compute()``."""
     if given is None:
-        return str(compute())
+        return compute()
     if not _STORED_ID.fullmatch(given):
         raise ValueError("a stored Message-ID must look like <left@right> without spaces")
     return given
@@ -222,6 +223,10 @@ def appointment_context(
     caller_number: str | None,
     phone: str,
 ) -> dict[str, Any]:
+    """What the confirmation and the reminder show of an appointment (see their docstrings).
+
+    A Meet appointment without a valid https link raises ValueError: no e-mail without it.
+    """
     local_start = local_time(start, "start", office.timezone)
     local_end = local_time(end, "end", office.timezone)
     if local_end <= local_start:
@@ -260,8 +265,9 @@ def digest_context(office: OfficeInfo, digest: Digest) -> dict[str, Any]:
     overdue: list[dict[str, str]] = []
     for d in sorted(digest.deadlines, key=lambda d: (d.deadline, d.protocol)):
         local = local_time(d.deadline, "deadline", tz)
+        # A deadline on another day than the digest's (a caller's choice) shows its date.
         row = {"protocol": check_protocol(d.protocol), "when": fmt_datetime(local),
-               "time": fmt_time(local)}
+               "time": fmt_time(local) if local.date() == digest.day else fmt_datetime(local)}
         (overdue if local <= now else due_today).append(row)
     context = {
         "office": office,
