@@ -150,10 +150,20 @@ def person_name(name: str) -> str:
     return " ".join(_name_word(w, i == 0) for i, w in enumerate(words))
 
 
+# Courtesy titles typed before the name are not the name ("Dra. Maria" is called Maria).
+_HONORIFICS = frozenset({"sr", "sra", "srta", "dr", "dra", "prof", "profa"})
+
+
 def first_name(name: str) -> str:
-    """``"maria das dores"`` → ``"Maria"``; ``""`` → ``""``: how staff call the citizen."""
+    """How staff call the citizen (event title, digest): ``"maria das dores"`` → ``"Maria"``.
+
+    A leading courtesy title is skipped when a name follows (``"DRA. ANA LIMA"`` → ``"Ana"``);
+    at most 40 characters; ``""`` → ``""``.
+    """
     words = person_name(name).split()
-    return words[0] if words else ""
+    while len(words) > 1 and words[0].lower().rstrip(".") in _HONORIFICS:
+        words = words[1:]
+    return words[0][:40] if words else ""
 
 
 # --------------------------------------------------------------------------- masking

@@ -167,7 +167,9 @@ def test_person_name_is_capitalised_pt_br_style(typed: str, shown: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("typed", "first"), [("maria das dores", "Maria"), ("JOÃO DA SILVA", "João"), ("", "")]
+    ("typed", "first"),
+    [("maria das dores", "Maria"), ("JOÃO DA SILVA", "João"), ("DRA. ANA LIMA", "Ana"),
+     ("Sr.", "Sr."), ("", "")],
 )
 def test_first_name_is_the_capitalised_first_word(typed: str, first: str) -> None:
     assert first_name(typed) == first
