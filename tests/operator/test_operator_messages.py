@@ -32,6 +32,7 @@ def test_a_wrong_spreadsheet_id_names_form_spreadsheet_id_and_where_to_copy_it(s
     err = caught.value
     assert "form.spreadsheet_id = '1NoSuchSheetXyz'" in err.message
     assert "between /d/ and /edit" in err.message and "balcao check" in err.message
+    assert ".." not in err.message
     assert not err.transient  # the tick fails and the loop backs off instead of hammering
 
 

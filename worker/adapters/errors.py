@@ -188,13 +188,13 @@ def for_response_sheet(err: AdapterError, spreadsheet_id: str, worksheet: str) -
     """
     if err.status == 404 and err.reason != "worksheetNotFound":
         return _reworded(err, (
-            f"{err.message}. The spreadsheet form.spreadsheet_id = {spreadsheet_id!r} does not "
+            f"{err.message.rstrip('.')}. The spreadsheet form.spreadsheet_id = {spreadsheet_id!r} does not "
             "exist (or was deleted): copy the id from the response sheet's URL (between /d/ and "
             "/edit) into form.spreadsheet_id, then run `balcao check`"
         ))
     if err.status == 400 and "Unable to parse range" in err.message:
         return _reworded(err, (
-            f"{err.message}. The worksheet form.worksheet = {worksheet!r} is not in the "
+            f"{err.message.rstrip('.')}. The worksheet form.worksheet = {worksheet!r} is not in the "
             "spreadsheet (renamed or deleted?): set form.worksheet to the name of the tab that "
             "receives the form's responses, then run `balcao check`"
         ))
