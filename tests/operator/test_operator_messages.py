@@ -54,6 +54,22 @@ def test_a_worksheet_renamed_after_it_was_found_names_form_worksheet(sandbox: An
     assert "form.worksheet = 'Renomeada'" in caught.value.message
 
 
+@pytest.mark.integration
+def test_a_sheet_read_without_the_spreadsheets_scope_names_the_scope(
+    sandbox: Any, user_token: Any
+) -> None:
+    from worker.adapters.google_auth import SCOPES
+
+    creds = load_credentials(user_token([SCOPES.CALENDAR_EVENTS]), [SCOPES.CALENDAR_EVENTS],
+                             api_endpoint=sandbox.url, delegated_user=None)
+    probe = GoogleSheet(creds, "sandbox-sheet", WORKSHEET, api_endpoint=sandbox.url, timeout=5)
+    with pytest.raises(AdapterError) as caught:
+        probe.read(["A1:B2"])
+    assert caught.value.auth
+    assert "lacks the scope https://www.googleapis.com/auth/spreadsheets" in caught.value.message
+    assert "balcao auth" in caught.value.message
+
+
 @pytest.mark.parametrize(
     ("reason", "scope"),
     [

@@ -182,8 +182,8 @@ def for_response_sheet(err: AdapterError, spreadsheet_id: str, worksheet: str) -
     """An error of the response worksheet, reworded to name the config key and the fix.
 
     404 → ``form.spreadsheet_id``; 400 "Unable to parse range" (the tab was renamed or
-    deleted since it was found) → ``form.worksheet``; a missing scope → the scope. Both
-    first ones are permanent: the tick fails and the loop backs off until the operator acts.
+    deleted since it was found) → ``form.worksheet``; a missing scope → the spreadsheets
+    scope. All are permanent: the tick fails and the loop backs off until the operator acts.
     Anything else is returned unchanged.
     """
     if err.status == 404 and err.reason != "worksheetNotFound":
@@ -197,6 +197,13 @@ def for_response_sheet(err: AdapterError, spreadsheet_id: str, worksheet: str) -
             f"{err.message.rstrip('.')}. The worksheet form.worksheet = {worksheet!r} is not in the "
             "spreadsheet (renamed or deleted?): set form.worksheet to the name of the tab that "
             "receives the form's responses, then run `balcao check`"
+        ))
+    if err.auth and err.reason in ("ACCESS_TOKEN_SCOPE_INSUFFICIENT", "insufficientPermissions"):
+        return _reworded(err, (
+            f"{err.message.rstrip('.')}. The token lacks the scope "
+            "https://www.googleapis.com/auth/spreadsheets (revoked or never granted): run "
+            "`balcao auth` again and grant every scope (OAuth), or authorise it for the service "
+            "account's client id (Admin console, domain-wide delegation); then `balcao check`"
         ))
     return err
 
