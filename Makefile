@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup demo test lint bench soak report-screenshot clean
+.PHONY: setup demo test lint bench soak screenshots report-screenshot clean
 
 setup: $(STAMP)
 
@@ -20,7 +20,7 @@ demo: $(STAMP)
 	$(BIN)/balcao demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check worker tests $(wildcard bench)
+	$(BIN)/ruff check worker tests $(wildcard bench) docs
 	$(BIN)/mypy
 
 test: lint
@@ -31,6 +31,12 @@ bench: $(STAMP)
 
 soak: $(STAMP)
 	$(BIN)/python bench/soak.py
+
+# Each e-mail kind at phone and desktop widths (docs/email-*.png, committed). Needs Debian's
+# chromium: installed with apt-get when missing (as root, as on the project's machines).
+screenshots: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-dejavu-core; }
+	$(BIN)/python docs/screenshots.py
 
 # The month's report page of a synthetic month (bench/report_month.py) rendered to
 # docs/report.png with Debian's chromium (apt-get install chromium); tests never need it.

@@ -18,7 +18,11 @@ DOMAIN: dict[str, set[str]] = {
     "worker.officetime": {"worker.model", "holidays"},
     "worker.intake": {"worker.model", "worker.textfmt", "email_validator", "phonenumbers"},
     "worker.slots": {"worker.model", "worker.officetime"},
-    "worker.messages": {"worker.model", "worker.textfmt", "jinja2", "icalendar"},
+    "worker.icsfile": {"worker.model", "icalendar"},
+    "worker.mailparts": {"worker.model", "worker.textfmt"},
+    "worker.messages": {
+        "worker.model", "worker.textfmt", "worker.icsfile", "worker.mailparts", "jinja2",
+    },
     "worker.identity": set(),
     "worker.lifecycle": {"worker.model", "worker.texts"},
     "worker.texts": set(),

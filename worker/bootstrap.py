@@ -84,6 +84,9 @@ def office_info(s: Settings) -> OfficeInfo:
         privacy_policy_url=s.office.privacy_policy_url,
         hours_text=fmt_office_hours(s.office.workdays, s.office.opens, s.office.closes),
         timezone=s.office.timezone,
+        # The spam advice names the address mail really comes From (bootstrap.sender).
+        sender=s.mail.sender or s.office.email,
+        form_url=s.office.form_url,
     )
 
 

@@ -41,7 +41,7 @@ from worker.config import Settings
 from worker.model import AdapterError, ConfigError
 
 EXIT_OK, EXIT_FAIL = 0, 1
-OK, FAIL, SKIP = "✓", "✗", "–"
+OK, FAIL, SKIP, WARN = "✓", "✗", "–", "!"
 
 SCOPE_REASONS = ("ACCESS_TOKEN_SCOPE_INSUFFICIENT", "insufficientPermissions")
 
@@ -149,6 +149,7 @@ class Checker:
             for name in ("spreadsheet", "calendars", "Meet creation"):
                 self.emit(SKIP, name, "not checked (fix the credentials first)")
         self.check_sending(google_ok)
+        self.check_sender_account()
         if google_ok:
             self.check_scopes()
         self.check_journal()
@@ -198,11 +199,9 @@ class Checker:
             return False
         kind = info.get("type") if isinstance(info, dict) else None
         if kind not in ("service_account", "authorized_user"):
-            fix = ("it holds OAuth client secrets: run `balcao auth --client-secrets "
-                   f"{path}` and point google.credentials_file at the token it writes"
-                   if isinstance(info, dict) and ("installed" in info or "web" in info)
-                   else "expected a service-account key or a `balcao auth` token file")
-            self.emit(FAIL, "credentials", f"{path} has type {kind!r}: {fix}")
+            from worker.adapters.google_auth import not_credentials
+
+            self.emit(FAIL, "credentials", not_credentials(path, info))
             return False
         self.kind = str(kind)
         if kind == "authorized_user":
@@ -530,6 +529,25 @@ class Checker:
             self.emit(FAIL, "sending", self._gmail_advice(exc, "gmail.users.messages.send"))
             return
         self.emit(OK, "sending", "Gmail accepted a message without recipient (not delivered)")
+
+    def check_sender_account(self) -> None:
+        """Warn (not fail) when Gmail would send From an address that is not the account's.
+
+        Gmail rewrites a From that is neither the sending account nor one of its verified
+        send-as aliases (or refuses it); reading the aliases needs another scope
+        (gmail.settings.basic) that balcao does not ask for, so this can only warn.
+        """
+        account = self.s.google.delegated_user
+        sender = self.s.mail.sender or self.s.office.email
+        if self.s.mail.transport != "gmail" or not account or not sender:
+            return
+        if sender.strip().lower() == account.strip().lower():
+            return
+        self.emit(WARN, "sender", f"mail.sender {sender} differs from google.delegated_user "
+                  f"{account}, the account Gmail sends as: Gmail rewrites (or rejects) a From that "
+                  f"is not the account or one of its send-as aliases. balcao cannot read the "
+                  f"aliases: make sure {sender} is a verified alias of {account} (Gmail settings → "
+                  f"Accounts → Send mail as), or set mail.sender to {account}")
 
     def _gmail_advice(self, exc: AdapterError, method: str) -> str:
         user = self.s.mail.gmail_user

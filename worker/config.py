@@ -62,6 +62,8 @@ class OfficeSettings:
     email: str = ""
     website: str = ""
     privacy_policy_url: str = ""
+    # The Google Form citizens book with: the no-show and cancellation e-mails link to it.
+    form_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -429,6 +431,12 @@ def validate(s: Settings) -> None:
             )
     if not s.office.workdays:
         raise ConfigError("office.workdays: expected at least one day, found an empty list")
+    if s.office.form_url and not re.fullmatch(r"https://[^\s\"'<>]+", s.office.form_url):
+        # It becomes a link in e-mails: only a plain https address may.
+        raise ConfigError(
+            f"office.form_url: expected an https:// address (the form's link), "
+            f"found {s.office.form_url!r}"
+        )
     ash = s.calendar.ash_wednesday_opens
     if ash is not None and not (s.office.opens <= ash < s.office.closes):
         raise ConfigError(

@@ -1,20 +1,37 @@
-"""Rendering of citizen e-mails (jinja2 templates → EmailSpec, plus the .ics); pure: no I/O beyond reading templates, no clock, no sending."""
+"""Rendering of citizen and staff e-mails (jinja2 templates → EmailSpec, plus the .ics); pure: no I/O beyond reading templates, no clock, no sending."""
 
 from __future__ import annotations
 
-import functools
-import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
+from worker.icsfile import IcsEvent, check_uid, default_uid, location_of, render_ics
+from worker.mailparts import (
+    ANSWER_MAX,
+    Digest,
+    DigestAppointment,
+    DigestDeadline,
+    DigestRow,
+    OfficeInfo,
+    appointment_context,
+    base_context,
+    check_domain,
+    check_meet_link,
+    check_protocol,
+    check_recipient,
+    digest_context,
+    display,
+    local_time,
+    message_id,
+    staff_message_id,
+    stored_id,
+    when,
+)
 from worker.model import Attachment, Channel, EmailSpec
-from worker.textfmt import fmt_date, fmt_datetime, fmt_in_words, fmt_time, weekday_pt
+from worker.textfmt import fmt_date, fmt_time
 
 if TYPE_CHECKING:
-    from icalendar import Timezone
     from jinja2 import Environment
 
 # jinja2 and icalendar are imported when the first message is rendered: an idle worker
@@ -22,125 +39,48 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACK",
+    "ALERT",
+    "CANCELLATION",
     "CONFIRMATION",
+    "DIGEST",
+    "MESSAGE_NAMES",
+    "NO_SHOW",
+    "REMINDER",
     "TEMPLATE_NAMES",
+    "Digest",
+    "DigestAppointment",
+    "DigestDeadline",
+    "DigestRow",
     "OfficeInfo",
     "Renderer",
     "build_ics",
     "message_id",
+    "staff_message_id",
 ]
 
 ACK = "ack"
 CONFIRMATION = "confirmation"
-# Every template file the renderer uses (``_footer.*`` are included by the bodies); a test
-# checks the directory holds exactly these and renders them all.
+CANCELLATION = "cancellation"
+NO_SHOW = "no-show"
+REMINDER = "reminder"
+DIGEST = "digest"
+ALERT = "alert"
+# Every message the renderer knows; each has NAME.subject.txt, NAME.body.txt, NAME.body.html.
+MESSAGE_NAMES: tuple[str, ...] = (ACK, CONFIRMATION, CANCELLATION, NO_SHOW, REMINDER, DIGEST, ALERT)
+# Every template file the renderer uses (``_footer.*`` are included by the citizen bodies,
+# ``_appointment.*`` by the confirmation and the reminder); a test checks the directory holds
+# exactly these and renders them all.
 TEMPLATE_NAMES: tuple[str, ...] = (
-    "ack.subject.txt",
-    "ack.body.txt",
-    "ack.body.html",
-    "confirmation.subject.txt",
-    "confirmation.body.txt",
-    "confirmation.body.html",
+    *(f"{name}.{part}" for name in MESSAGE_NAMES for part in ("subject.txt", "body.txt", "body.html")),
     "confirmation.ics.txt",
+    "_appointment.txt",
+    "_appointment.html",
     "_footer.txt",
     "_footer.html",
 )
 
-# Citizen text shown in a message is bounded again here: it arrives bounded from intake
-# (max_field_length), but a greeting line should not carry 500 characters of name.
-_NAME_MAX = 120
 
-
-@dataclass(frozen=True)
-class OfficeInfo:
-    """The office as presented to citizens (from ``office.*`` in config); all plain text.
-
-    ``hours_text`` reads like ``"segunda a sexta, das 08:00 às 17:00"`` (see
-    textfmt.fmt_office_hours); empty strings are simply left out of the messages.
-    """
-
-    name: str
-    address: str
-    phones: tuple[str, ...]
-    whatsapp: str
-    email: str
-    website: str
-    privacy_policy_url: str
-    hours_text: str
-    timezone: str = "America/Bahia"
-
-
-# --------------------------------------------------------------------------- header-safe values
-
-_DOMAIN = re.compile(
-    r"^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
-)
-_PROTOCOL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
-_KIND = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-# The only link a message may carry is the Meet URL the Calendar API returned; anything
-# else (another scheme, spaces, quotes) is refused rather than escaped.
-_MEET_LINK = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/?#=&%+:-]*)?$")
-
-
-def _check_protocol(protocol: str) -> str:
-    if not _PROTOCOL.fullmatch(protocol):
-        raise ValueError(f"protocol {protocol!r} is not header-safe (letters, digits and '-')")
-    return protocol
-
-
-def message_id(protocol: str, kind: str, revision: int, domain: str) -> str:
-    """Deterministic Message-ID of one e-mail, so a resend collapses with the original.
-
-    ``message_id("BV-2026-000123", "ack", 0, "balcao.cartorio.example")`` →
-    ``"<bv-2026-000123.ack.r0@balcao.cartorio.example>"``. The domain is used as given
-    (lowercased); it must be a syntactically valid host name. Raises ValueError for an unsafe
-    protocol, kind (``[a-z][a-z0-9-]*``), negative revision or invalid domain.
-    """
-    _check_protocol(protocol)
-    if not _KIND.fullmatch(kind):
-        raise ValueError(f"message kind {kind!r} must match [a-z][a-z0-9-]*")
-    if isinstance(revision, bool) or not isinstance(revision, int) or revision < 0:
-        raise ValueError(f"revision must be a non-negative int, got {revision!r}")
-    return f"<{protocol.lower()}.{kind}.r{revision}@{_check_domain(domain)}>"
-
-
-def _check_domain(domain: str) -> str:
-    host = domain.strip().lower()
-    if not _DOMAIN.fullmatch(host):
-        raise ValueError(f"domain {domain!r} is not a valid host name")
-    return host
-
-
-def _check_recipient(to: str) -> str:
-    """Last line of defence for ``To``: intake validated it; refuse anything that could add a header or a recipient."""
-    if (
-        not to
-        or to.count("@") != 1
-        or any(ch.isspace() or ch in ',;<>"' or ord(ch) < 32 or ord(ch) == 127 for ch in to)
-    ):
-        raise ValueError("recipient is not a single bare address")
-    return to
-
-
-def _check_meet_link(link: str | None) -> str:
-    if not link or len(link) > 500 or not _MEET_LINK.fullmatch(link):
-        raise ValueError("a Meet confirmation needs the https link returned by Calendar")
-    return link
-
-
-def _display(text: str, limit: int) -> str:
-    """Citizen text for a message body: one line, bounded with "…" (never a template source)."""
-    collapsed = " ".join(text.split())
-    return collapsed if len(collapsed) <= limit else collapsed[: limit - 1].rstrip() + "…"
-
-
-def _aware(dt: datetime, what: str) -> datetime:
-    if dt.tzinfo is None or dt.utcoffset() is None:
-        raise ValueError(f"{what} must be an aware datetime")
-    return dt
-
-
-# --------------------------------------------------------------------------- ics
+# --------------------------------------------------------------------------- the confirmation's .ics
 
 
 def build_ics(
@@ -155,54 +95,31 @@ def build_ics(
     uid_domain: str,
     sequence: int = 0,
     stamp: datetime | None = None,
+    uid: str | None = None,
 ) -> bytes:
-    """A one-event iCalendar (METHOD:PUBLISH) the citizen can add to any calendar app.
-
-    PUBLISH, not REQUEST: there is no organizer to reply to, so clients must not offer
-    accept/decline. The UID is per protocol (``bv-2026-000123@<domain>``) and SEQUENCE is the
-    revision, so a rescheduled confirmation replaces the earlier entry instead of adding one.
-    Times carry TZID=<office timezone> with its VTIMEZONE. DTSTAMP is ``stamp`` or, to keep
-    rendering pure and repeatable, the start time.
-    """
-    tz = ZoneInfo(office.timezone)
-    local_start = _aware(start, "start").astimezone(tz)
-    local_end = _aware(end, "end").astimezone(tz)
-    if local_end <= local_start:
-        raise ValueError("end must be after start")
-    from icalendar import Calendar, Event
-
-    cal = Calendar()
-    cal.add("prodid", "-//Balcão Virtual//balcao//PT-BR")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    event = Event()
-    event.add("uid", f"{_check_protocol(protocol).lower()}@{_check_domain(uid_domain)}")
-    event.add("sequence", sequence)
-    event.add("dtstamp", (stamp or local_start).astimezone(ZoneInfo("UTC")))
-    event.add("dtstart", local_start)
-    event.add("dtend", local_end)
-    event.add("summary", f"Balcão Virtual – {office.name}")
-    if channel is Channel.MEET:
-        link = _check_meet_link(meet_link)
-        event.add("location", link)
-        event.add("url", link)
-    else:
-        event.add("location", "WhatsApp (vídeo)")
-    event.add("description", description)
-    event.add("status", "CONFIRMED")
-    event.add("transp", "OPAQUE")
-    cal.add_component(_vtimezone(office.timezone))
-    cal.add_component(event)
-    return cal.to_ical()
-
-
-@functools.lru_cache(maxsize=8)
-def _vtimezone(tzid: str) -> Timezone:
-    """The VTIMEZONE of ``tzid``: building it walks the zone's history (~25 ms), so once."""
-    from icalendar import Timezone
-
-    return Timezone.from_tzid(tzid)
+    """The confirmation's .ics (METHOD:PUBLISH, ORGANIZER = the office, a VALARM 30 minutes
+    before). The UID is ``uid`` (the event's iCalUID with ``scheduling.invite_citizen``) or
+    per protocol (``bv-2026-000123@<domain>``), and SEQUENCE is the revision, so a rescheduled
+    confirmation replaces the earlier entry instead of adding one."""
+    check_protocol(protocol)
+    link = check_meet_link(meet_link) if channel is Channel.MEET else ""
+    location, url = location_of(channel, link)
+    return render_ics(
+        IcsEvent(
+            uid=check_uid(uid) if uid is not None else default_uid(protocol, check_domain(uid_domain)),
+            summary=f"Balcão Virtual – {office.name}",
+            start=start,
+            end=end,
+            location=location,
+            url=url,
+            description=description,
+            timezone=office.timezone,
+            sequence=sequence,
+            organizer=office.email or office.sender,
+            organizer_name=office.name,
+            stamp=stamp,
+        )
+    )
 
 
 # --------------------------------------------------------------------------- renderer
@@ -211,11 +128,17 @@ def _vtimezone(tzid: str) -> Timezone:
 class Renderer:
     """Renders the message templates of ``templates_dir`` into EmailSpec values.
 
-    Files per message NAME: ``NAME.subject.txt`` (rendered with the protocol ONLY, so no
-    citizen text can reach a header), ``NAME.body.txt`` and ``NAME.body.html`` (autoescaped:
-    the file name ends in .html). The confirmation also has ``confirmation.ics.txt``, the
-    event description. StrictUndefined: a misspelt variable fails the render, never renders
-    as an empty string. Citizen text is passed as values only, never as template source.
+    Files per message NAME: ``NAME.subject.txt`` (rendered with the protocol, dates and times
+    ONLY, so no citizen text can reach a header), ``NAME.body.txt`` and ``NAME.body.html``
+    (autoescaped: the file name ends in .html). The confirmation also has
+    ``confirmation.ics.txt``, the event description. StrictUndefined: a misspelt variable
+    fails the render, never renders as an empty string. Citizen text is passed as values only,
+    never as template source.
+
+    Every method takes ``message_id``: the id the executor stored when it committed the
+    intent (None → computed by ``message_id()`` / ``staff_message_id()``); those with an
+    .ics take ``ics_uid`` (the event's iCalUID with ``scheduling.invite_citizen``; None → per
+    protocol).
     """
 
     def __init__(self, templates_dir: Path) -> None:
@@ -240,40 +163,30 @@ class Renderer:
     def _render(self, template: str, context: dict[str, Any]) -> str:
         return self.env.get_template(template).render(context)
 
-    def _subject(self, name: str, protocol: str) -> str:
-        subject = " ".join(self._render(f"{name}.subject.txt", {"protocol": protocol}).split())
-        if not subject:
-            raise ValueError(f"{name}.subject.txt rendered an empty subject")
-        return subject
-
     def _spec(
         self,
         name: str,
         *,
         to: str,
-        protocol: str,
         context: dict[str, Any],
-        sender_domain: str,
-        revision: int,
+        subject: dict[str, Any],
+        message_id: str,
         attachments: tuple[Attachment, ...] = (),
     ) -> EmailSpec:
+        text = " ".join(self._render(f"{name}.subject.txt", subject).split())
+        if not text:
+            raise ValueError(f"{name}.subject.txt rendered an empty subject")
         return EmailSpec(
-            to=_check_recipient(to),
-            subject=self._subject(name, protocol),
+            to=check_recipient(to),
+            subject=text,
             text=self._render(f"{name}.body.txt", context),
             html=self._render(f"{name}.body.html", context),
-            message_id=message_id(protocol, name, revision, sender_domain),
+            message_id=message_id,
             kind=name,
             attachments=attachments,
         )
 
-    @staticmethod
-    def _base_context(office: OfficeInfo, protocol: str, name: str) -> dict[str, Any]:
-        return {
-            "office": office,
-            "protocol": protocol,
-            "name": _display(name, _NAME_MAX),
-        }
+    # ----------------------------------------------------------------- citizens
 
     def render_ack(
         self,
@@ -285,29 +198,28 @@ class Renderer:
         deadline: datetime,
         sender_domain: str,
         revision: int = 0,
+        now: datetime | None = None,
+        message_id: str | None = None,
     ) -> EmailSpec:
         """The acknowledgement: protocol, response deadline (figures and words), next steps.
 
-        Template variables: ``office`` (OfficeInfo), ``protocol``, ``name``, ``deadline_date``
-        ("11/12/2026"), ``deadline_time`` ("10:15"), ``deadline_text`` ("11/12/2026 10:15"),
-        ``deadline_words`` ("sexta-feira, 11/12/2026, às 10:15"); times in ``office.timezone``.
+        Past the deadline (``now`` >= ``deadline``: manual mode, a backlog, an outage) it never
+        promises a time already gone: ``deadline_passed`` is true and the text says the answer
+        comes as soon as possible. Template variables: ``office``, ``protocol``, ``name``,
+        ``deadline_passed``, ``deadline_date`` ("11/12/2026"), ``deadline_time`` ("10:15"),
+        ``deadline_text`` ("11/12/2026 10:15"), ``deadline_words`` ("sexta-feira, 11/12/2026,
+        às 10:15"), ``deadline_weekday``; times in ``office.timezone``.
         """
-        _check_protocol(protocol)
-        local = _aware(deadline, "deadline").astimezone(ZoneInfo(office.timezone))
+        local = local_time(deadline, "deadline", office.timezone)
+        passed = now is not None and local_time(now, "now", office.timezone) >= local
         context = {
-            **self._base_context(office, protocol, name),
-            "deadline_date": fmt_date(local),
-            "deadline_time": fmt_time(local),
-            "deadline_text": fmt_datetime(local),
-            "deadline_words": fmt_in_words(local),
+            **base_context(office, protocol, name),
+            **when("deadline", local),
+            "deadline_passed": passed,
         }
+        mid = stored_id(message_id, lambda: _mid(protocol, ACK, revision, sender_domain))
         return self._spec(
-            ACK,
-            to=to,
-            protocol=protocol,
-            context=context,
-            sender_domain=sender_domain,
-            revision=revision,
+            ACK, to=to, context=context, subject={"protocol": protocol}, message_id=mid
         )
 
     def render_confirmation(
@@ -325,61 +237,268 @@ class Renderer:
         revision: int = 0,
         caller_number: str | None = None,
         stamp: datetime | None = None,
+        service: str = "",
+        request_subject: str = "",
+        phone: str = "",
+        message_id: str | None = None,
+        ics_uid: str | None = None,
     ) -> EmailSpec:
-        """The appointment confirmation with the .ics attached.
+        """The appointment confirmation with the .ics attached; revision > 1 is a reschedule.
 
         A Meet confirmation without a valid https ``meet_link`` raises ValueError: no e-mail
-        without a link. ``caller_number`` is the number the WhatsApp call comes from
-        (default ``office.whatsapp``). Template variables: those of the ack's base
-        (``office``, ``protocol``, ``name``) plus ``channel`` ("meet" | "whatsapp"),
-        ``is_meet``, ``meet_link`` ("" for WhatsApp), ``caller_number``, ``weekday``
-        ("quinta-feira"), ``start_date`` ("10/12/2026"), ``start_time`` ("10:15"),
-        ``end_time``, ``start_text`` ("10/12/2026 10:15"), ``start_words``
-        ("quinta-feira, 10/12/2026, às 10:15"), ``duration_minutes``.
+        without a link. ``caller_number`` is the number the WhatsApp call comes from (default
+        ``office.whatsapp``), ``phone`` the citizen's number as they typed it (the one called).
+        ``service`` and ``request_subject`` repeat what was asked. Template variables: the
+        base (``office``, ``protocol``, ``name``) plus ``rescheduled``, ``service``,
+        ``request_subject``, ``channel`` ("meet" | "whatsapp"), ``is_meet``, ``meet_link``
+        ("" for WhatsApp), ``caller_number``, ``phone``, ``start_date`` ("10/12/2026"),
+        ``start_time`` ("10:15"), ``start_text``, ``start_words`` ("quinta-feira, 10/12/2026,
+        às 10:15"), ``start_weekday``, ``weekday`` (same), ``end_time``, ``duration_minutes``.
         """
-        _check_protocol(protocol)
-        tz = ZoneInfo(office.timezone)
-        local_start = _aware(start, "start").astimezone(tz)
-        local_end = _aware(end, "end").astimezone(tz)
-        is_meet = channel is Channel.MEET
-        link = _check_meet_link(meet_link) if is_meet else ""
-        context = {
-            **self._base_context(office, protocol, name),
-            "channel": channel.value,
-            "is_meet": is_meet,
-            "meet_link": link,
-            "caller_number": caller_number if caller_number is not None else office.whatsapp,
-            "weekday": weekday_pt(local_start),
-            "start_date": fmt_date(local_start),
-            "start_time": fmt_time(local_start),
-            "end_time": fmt_time(local_end),
-            "start_text": fmt_datetime(local_start),
-            "start_words": fmt_in_words(local_start),
-            "duration_minutes": int((local_end - local_start).total_seconds() // 60),
-        }
+        context = appointment_context(
+            office, protocol, name, start, end, channel, meet_link, caller_number, phone
+        )
+        context.update(
+            rescheduled=revision > 1,
+            service=display(service, ANSWER_MAX),
+            request_subject=display(request_subject, ANSWER_MAX),
+        )
         ics = build_ics(
             office=office,
             protocol=protocol,
-            start=local_start,
-            end=local_end,
+            start=start,
+            end=end,
             channel=channel,
-            meet_link=link or None,
+            meet_link=context["meet_link"] or None,
             description=self._render("confirmation.ics.txt", context).strip(),
             uid_domain=sender_domain,
             sequence=revision,
             stamp=stamp,
+            uid=ics_uid,
         )
         attachment = Attachment(
             filename=f"balcao-virtual-{protocol}.ics",
             content_type="text/calendar; method=PUBLISH; charset=utf-8",
             data=ics,
         )
+        mid = stored_id(message_id, lambda: _mid(protocol, CONFIRMATION, revision, sender_domain))
         return self._spec(
             CONFIRMATION,
             to=to,
-            protocol=protocol,
             context=context,
-            sender_domain=sender_domain,
-            revision=revision,
+            subject=_subjectwhen(protocol, context, rescheduled=revision > 1),
+            message_id=mid,
             attachments=(attachment,),
         )
+
+    def render_cancellation(
+        self,
+        *,
+        office: OfficeInfo,
+        protocol: str,
+        name: str,
+        to: str,
+        sender_domain: str,
+        revision: int = 0,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        channel: Channel | None = None,
+        stamp: datetime | None = None,
+        message_id: str | None = None,
+        ics_uid: str | None = None,
+    ) -> EmailSpec:
+        """The cancellation. With the cancelled appointment (``start``, ``end``, ``channel``)
+        it names its date and time and attaches an .ics with the confirmation's UID,
+        SEQUENCE = ``revision`` + 1, METHOD:CANCEL and STATUS:CANCELLED, which removes the
+        entry from the citizen's calendar; without one (only the acknowledgement went out) it
+        says the request was cancelled, with no .ics. ``revision`` is the cancelled
+        appointment's. Template variables: the base plus ``has_appointment`` and, with one,
+        ``start_*`` as in the confirmation.
+        """
+        context = base_context(office, protocol, name)
+        context["has_appointment"] = start is not None
+        attachments: tuple[Attachment, ...] = ()
+        if start is not None:
+            if end is None or channel is None:
+                raise ValueError("a cancelled appointment needs its end and channel too")
+            local = local_time(start, "start", office.timezone)
+            context.update(when("start", local))
+            ics = render_ics(
+                IcsEvent(
+                    uid=check_uid(ics_uid) if ics_uid is not None
+                    else default_uid(protocol, check_domain(sender_domain)),
+                    summary=f"Balcão Virtual – {office.name}",
+                    start=start,
+                    end=end,
+                    location="Google Meet" if channel is Channel.MEET else "WhatsApp (vídeo)",
+                    description=f"Atendimento cancelado – Protocolo {protocol}",
+                    timezone=office.timezone,
+                    sequence=revision + 1,
+                    organizer=office.email or office.sender,
+                    organizer_name=office.name,
+                    stamp=stamp,
+                ),
+                method="CANCEL",
+                attendee=to,
+            )
+            attachments = (
+                Attachment(
+                    filename=f"balcao-virtual-{protocol}-cancelado.ics",
+                    content_type="text/calendar; method=CANCEL; charset=utf-8",
+                    data=ics,
+                ),
+            )
+        mid = stored_id(message_id, lambda: _mid(protocol, CANCELLATION, revision, sender_domain))
+        return self._spec(
+            CANCELLATION,
+            to=to,
+            context=context,
+            subject={"protocol": protocol},
+            message_id=mid,
+            attachments=attachments,
+        )
+
+    def render_no_show(
+        self,
+        *,
+        office: OfficeInfo,
+        protocol: str,
+        name: str,
+        to: str,
+        start: datetime,
+        sender_domain: str,
+        revision: int = 0,
+        message_id: str | None = None,
+    ) -> EmailSpec:
+        """The note after a missed appointment, inviting the citizen to book again with
+        ``office.form_url`` (or the office's contacts when there is none). Template variables:
+        the base plus ``start_*`` as in the confirmation."""
+        context = base_context(office, protocol, name)
+        context.update(when("start", local_time(start, "start", office.timezone)))
+        mid = stored_id(message_id, lambda: _mid(protocol, NO_SHOW, revision, sender_domain))
+        return self._spec(
+            NO_SHOW, to=to, context=context, subject={"protocol": protocol}, message_id=mid
+        )
+
+    def render_reminder(
+        self,
+        *,
+        office: OfficeInfo,
+        protocol: str,
+        name: str,
+        to: str,
+        start: datetime,
+        end: datetime,
+        channel: Channel,
+        meet_link: str | None,
+        sender_domain: str,
+        hours_before: int,
+        revision: int = 0,
+        caller_number: str | None = None,
+        phone: str = "",
+        message_id: str | None = None,
+    ) -> EmailSpec:
+        """A reminder ``hours_before`` the appointment: date, time, and the Meet link or the
+        number that will call (and the citizen's number it calls). The default Message-ID's
+        kind is ``reminder-<h>h``, one per lead and revision. Template variables: those of the
+        confirmation (without service and subject) plus ``hours_before``."""
+        if isinstance(hours_before, bool) or not isinstance(hours_before, int) or hours_before < 1:
+            raise ValueError("hours_before must be a positive int")
+        context = appointment_context(
+            office, protocol, name, start, end, channel, meet_link, caller_number, phone
+        )
+        context["hours_before"] = hours_before
+        kind = f"{REMINDER}-{hours_before}h"
+        mid = stored_id(message_id, lambda: _mid(protocol, kind, revision, sender_domain))
+        return self._spec(
+            REMINDER,
+            to=to,
+            context=context,
+            subject=_subjectwhen(protocol, context, rescheduled=False),
+            message_id=mid,
+        )
+
+
+    # ----------------------------------------------------------------- staff
+
+    def render_digest(
+        self,
+        *,
+        office: OfficeInfo,
+        digest: Digest,
+        to: str,
+        sender_domain: str,
+        message_id: str | None = None,
+    ) -> EmailSpec:
+        """The morning digest for staff: the day's appointments (time, protocol, first name,
+        channel, link or phone) in time order, the rows that need attention, the deadlines of
+        the day and those past without an answer. Sent even when empty (it shows balcao is
+        alive). Template variables: ``office``, ``day_date``, ``day_words`` ("segunda-feira,
+        14/12/2026"), ``appointments`` (dicts: time, protocol, first_name, channel_label,
+        link, phone), ``attention`` (DigestRow), ``due_today`` and ``overdue`` (dicts:
+        protocol, when)."""
+        context = digest_context(office, digest)
+        mid = stored_id(
+            message_id,
+            lambda: staff_message_id("digest", digest.day.isoformat(), to, sender_domain),
+        )
+        return self._spec(
+            DIGEST,
+            to=to,
+            context=context,
+            subject={"day_date": fmt_date(digest.day)},
+            message_id=mid,
+        )
+
+    def render_deadline_alert(
+        self,
+        *,
+        office: OfficeInfo,
+        protocol: str,
+        deadline: datetime,
+        to: str,
+        sender_domain: str,
+        status: str = "",
+        note: str = "",
+        appointment_column: str = "Atendimento",
+        message_id: str | None = None,
+    ) -> EmailSpec:
+        """The staff alert that a request's response deadline is near and no confirmation went
+        out: protocol, deadline, its status and note, and how to answer in time (type the time
+        in ``appointment_column``). Template variables: ``office``, ``protocol``,
+        ``deadline_*`` as in the acknowledgement, ``status``, ``note``,
+        ``appointment_column``."""
+        local = local_time(deadline, "deadline", office.timezone)
+        context = {
+            "office": office,
+            "protocol": check_protocol(protocol),
+            **when("deadline", local),
+            "status": display(status, 60),
+            "note": display(note, 200),
+            "appointment_column": display(appointment_column, 60),
+        }
+        mid = stored_id(
+            message_id, lambda: staff_message_id("alerta", protocol, to, sender_domain)
+        )
+        return self._spec(
+            ALERT,
+            to=to,
+            context=context,
+            subject={"protocol": protocol, "deadline_time": fmt_time(local)},
+            message_id=mid,
+        )
+
+
+def _mid(protocol: str, kind: str, revision: int, domain: str) -> str:
+    return message_id(protocol, kind, revision, domain)
+
+
+def _subjectwhen(protocol: str, context: dict[str, Any], *, rescheduled: bool) -> dict[str, Any]:
+    """The only values a dated subject may carry: protocol, date, time (never citizen text)."""
+    return {
+        "protocol": protocol,
+        "start_date": context["start_date"],
+        "start_time": context["start_time"],
+        "rescheduled": rescheduled,
+    }
+

@@ -30,21 +30,45 @@ MAX_PAGES_ENV = "BALCAO_TEST_JOURNAL_MAX_PAGES"
 
 
 def operator_action(reason: str) -> str:
-    """What the operator must do for an authorisation error, from its (vendor-free) text."""
+    """What the operator must do for an error that stops effects, from its (vendor-free) text.
+
+    The text starts with the operation (``"sheets values.batchGet: HTTP 403 ..."``), so a
+    missing scope is named: ``…/auth/spreadsheets`` for sheets, ``calendar.events`` or
+    ``calendar.freebusy`` for calendar, ``gmail.send`` for sending.
+    """
     if "invalid_grant" in reason or "refreshError" in reason:
         return (
             "the token was revoked or expired (or the service-account key was deleted): run "
             "`balcao auth` again (or install a new service-account key), then `balcao check`"
         )
     if "SCOPE" in reason or "insufficientPermissions" in reason:
+        scope = _scope_named(reason)
+        need = f"the scope {scope}" if scope else "a permission balcao needs"
         return (
-            "the token lacks a permission balcao needs: run `balcao auth` again and grant every "
-            "scope asked for, then `balcao check`"
+            f"the token lacks {need} (revoked or never granted): run `balcao auth` again and "
+            "grant every scope asked for (OAuth), or authorise it for the service account's "
+            "client id in the Admin console (domain-wide delegation); then `balcao check`"
         )
+    if "form.spreadsheet_id" in reason or "form.worksheet" in reason:
+        return "correct the config key named above, then `balcao check`; balcao keeps retrying"
     return (
         "Google refused balcao's account: run `balcao check` to see which permission is missing "
         "(sheet or calendar sharing, domain-wide delegation, an API not enabled)"
     )
+
+
+def _scope_named(reason: str) -> str | None:
+    # The scopes of adapters.google_auth.SCOPES, by the operation that needs them.
+    for prefix, scope in (
+        ("sheets", "spreadsheets"),
+        ("calendar freebusy", "calendar.freebusy"),
+        ("calendar", "calendar.events"),
+        ("gmail users.messages.send", "gmail.send"),
+        ("gmail", "gmail.readonly"),
+    ):
+        if reason.startswith(prefix):
+            return "https://www.googleapis.com/auth/" + scope
+    return None
 
 
 class JsonFormatter(logging.Formatter):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "WEEKDAYS_PT",
+    "first_name",
     "fmt_date",
     "fmt_datetime",
     "fmt_in_words",
@@ -17,6 +18,7 @@ __all__ = [
     "mask_email",
     "mask_name",
     "mask_phone",
+    "person_name",
     "weekday_pt",
 ]
 
@@ -102,6 +104,66 @@ def fmt_office_hours(workdays: Sequence[str], opens: time, closes: time) -> str:
     else:
         days = ", ".join(names[:-1]) + f" e {names[-1]}"
     return f"{days}, das {opens:%H:%M} às {closes:%H:%M}"
+
+
+# --------------------------------------------------------------------------- names
+
+# Particles of Portuguese names stay lower-case unless they open the name ("Maria das Dores",
+# "João da Silva", "Pedro e Souza"); "De Souza" typed as the first word keeps its capital.
+_PARTICLES = frozenset({"da", "das", "de", "do", "dos", "e"})
+# Generational suffixes written in capitals ("João Paulo II"); "I" alone is left out, it
+# could be an initial.
+_ROMAN = frozenset({"ii", "iii", "iv"})
+
+
+def _cap(piece: str) -> str:
+    """One piece of a word (between hyphens/apostrophes): first letter up, rest down."""
+    return piece[:1].upper() + piece[1:].lower()
+
+
+def _name_word(word: str, first: bool) -> str:
+    low = word.lower()
+    if not first and low in _PARTICLES:
+        return low
+    if not first and low in _ROMAN:
+        return word.upper()
+    if word != low and word != word.upper():
+        # Mixed case was typed on purpose ("McDonald", "DiCaprio"): keep it.
+        return word
+    out = "-".join(
+        "'".join(_cap(part) for part in segment.split("'")) for segment in low.split("-")
+    )
+    if not first and out.startswith("D'"):
+        out = "d'" + out[2:]  # "Maria d'Ávila", as the particle "de" it stands for
+    return out
+
+
+def person_name(name: str) -> str:
+    """A name as typed in the form, capitalised pt-BR style, for greetings and event titles.
+
+    ``"maria das dores"`` → ``"Maria das Dores"``; ``"JOÃO DA SILVA"`` → ``"João da Silva"``;
+    ``"ana-lúcia d'ávila"`` → ``"Ana-Lúcia d'Ávila"``; ``"joão paulo ii"`` → ``"João Paulo II"``.
+    Particles (da, das, de, do, dos, e) are lower-case except as the first word; a word typed
+    in mixed case (``"McDonald"``) is kept as typed; spaces are collapsed; ``""`` → ``""``.
+    """
+    words = name.split()
+    return " ".join(_name_word(w, i == 0) for i, w in enumerate(words))
+
+
+# Courtesy titles typed before the name are not the name ("Dra. Maria" is called Maria).
+_HONORIFICS = frozenset({"sr", "sra", "srta", "dr", "dra", "prof", "profa"})
+
+
+def first_name(name: str) -> str:
+    """How staff call the citizen (event title, digest): ``"maria das dores"`` → ``"Maria"``.
+
+    A leading courtesy title is skipped when a name follows (``"DRA. ANA LIMA"`` → ``"Ana"``);
+    at most 40 characters; ``""`` → ``""``.
+    """
+    words = person_name(name).split()
+    while len(words) > 1 and words[0].lower().rstrip(".") in _HONORIFICS:
+        words = words[1:]
+    return words[0][:40] if words else ""
 
 
 # --------------------------------------------------------------------------- masking

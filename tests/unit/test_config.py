@@ -87,6 +87,8 @@ form:
          "'America/Salvador'"),
         ("office:\n  opens: 'eight'\n", {}, "office.opens: expected a time HH:MM", "'eight'"),
         ("office:\n  workdays: [mon, funday]\n", {}, "office.workdays[1]: expected one of", "'funday'"),
+        ("office:\n  form_url: 'javascript:alert(1)'\n", {}, "office.form_url: expected an https://",
+         "'javascript:alert(1)'"),
         ("calendar:\n  extra_closures:\n    - {date: '2026-13-40', name: X}\n", {},
          "calendar.extra_closures[0].date: expected a date YYYY-MM-DD", "'2026-13-40'"),
         ("calendar:\n  extra_closures:\n    - {date: '2026-12-24', name: X, open_from: '14:00', open_until: '10:00'}\n",

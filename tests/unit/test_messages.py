@@ -82,11 +82,67 @@ def confirmation(
     return renderer.render_confirmation(**args)  # type: ignore[arg-type]
 
 
+def cancellation(renderer: Renderer, with_appointment: bool = True, **changes: object) -> EmailSpec:
+    args: dict[str, object] = {
+        "office": OFFICE,
+        "protocol": PROTOCOL,
+        "name": NAME,
+        "to": TO,
+        "sender_domain": DOMAIN,
+        "revision": 1,
+    }
+    if with_appointment:
+        args.update(start=START, end=END, channel=Channel.MEET)
+    args.update(changes)
+    return renderer.render_cancellation(**args)  # type: ignore[arg-type]
+
+
+def no_show(renderer: Renderer, **changes: object) -> EmailSpec:
+    args: dict[str, object] = {
+        "office": OFFICE,
+        "protocol": PROTOCOL,
+        "name": NAME,
+        "to": TO,
+        "start": START,
+        "sender_domain": DOMAIN,
+        "revision": 1,
+    }
+    args.update(changes)
+    return renderer.render_no_show(**args)  # type: ignore[arg-type]
+
+
+def reminder(
+    renderer: Renderer, channel: Channel = Channel.MEET, **changes: object
+) -> EmailSpec:
+    args: dict[str, object] = {
+        "office": OFFICE,
+        "protocol": PROTOCOL,
+        "name": NAME,
+        "to": TO,
+        "start": START,
+        "end": END,
+        "channel": channel,
+        "meet_link": MEET if channel is Channel.MEET else None,
+        "sender_domain": DOMAIN,
+        "hours_before": 24,
+        "revision": 1,
+    }
+    args.update(changes)
+    return renderer.render_reminder(**args)  # type: ignore[arg-type]
+
+
 def all_specs(renderer: Renderer, **changes: object) -> list[EmailSpec]:
+    """One e-mail of every citizen kind and variant (the staff e-mails have their own tests)."""
     return [
         ack(renderer, **changes),
         confirmation(renderer, Channel.MEET, **changes),
         confirmation(renderer, Channel.WHATSAPP, **changes),
+        confirmation(renderer, Channel.MEET, revision=2, **changes),
+        cancellation(renderer, **changes),
+        cancellation(renderer, with_appointment=False, **changes),
+        no_show(renderer, **changes),
+        reminder(renderer, Channel.MEET, **changes),
+        reminder(renderer, Channel.WHATSAPP, **changes),
     ]
 
 
@@ -102,6 +158,11 @@ def ics_event(spec: EmailSpec) -> object:
 
 def test_templates_directory_holds_exactly_the_known_templates() -> None:
     assert sorted(p.name for p in TEMPLATES.iterdir()) == sorted(TEMPLATE_NAMES)
+
+
+def test_every_citizen_message_kind_is_rendered_by_the_template_tests(renderer: Renderer) -> None:
+    kinds = {spec.kind for spec in all_specs(renderer)}
+    assert kinds == {"ack", "confirmation", "cancellation", "no-show", "reminder"}
 
 
 @pytest.mark.parametrize("office", [OFFICE, BARE_OFFICE], ids=["full-office", "bare-office"])
@@ -218,7 +279,7 @@ def test_subject_contains_the_protocol_and_no_citizen_text(renderer: Renderer) -
     )
     assert (
         confirmation(renderer).subject
-        == "Balcão Virtual – Atendimento agendado – Protocolo BV-2026-000123"
+        == "Balcão Virtual – Atendimento agendado para 10/12/2026 às 10:15 – Protocolo BV-2026-000123"
     )
 
 
@@ -244,16 +305,18 @@ def test_long_name_is_truncated_in_the_greeting(renderer: Renderer) -> None:
 def test_recipient_must_be_a_single_bare_address(renderer: Renderer, to: str) -> None:
     with pytest.raises(ValueError):
         ack(renderer, to=to)
-    with pytest.raises(ValueError):
-        confirmation(renderer, to=to)
+    for render in (confirmation, cancellation, no_show, reminder):
+        with pytest.raises(ValueError):
+            render(renderer, to=to)
 
 
 @pytest.mark.parametrize(
     "protocol", ["BV-2026-000123\r\nBcc: x@y.com", "BV 2026", "", "BV-2026-000123\n"]
 )
 def test_unsafe_protocol_is_refused(renderer: Renderer, protocol: str) -> None:
-    with pytest.raises(ValueError):
-        ack(renderer, protocol=protocol)
+    for render in (ack, confirmation, cancellation, no_show, reminder):
+        with pytest.raises(ValueError):
+            render(renderer, protocol=protocol)
 
 
 @pytest.mark.parametrize(
@@ -270,6 +333,8 @@ def test_unsafe_protocol_is_refused(renderer: Renderer, protocol: str) -> None:
 def test_meet_confirmation_needs_an_https_link(renderer: Renderer, link: str | None) -> None:
     with pytest.raises(ValueError):
         confirmation(renderer, Channel.MEET, meet_link=link)
+    with pytest.raises(ValueError):
+        reminder(renderer, Channel.MEET, meet_link=link)
 
 
 def test_rendered_spec_builds_a_valid_mime_message(renderer: Renderer) -> None:

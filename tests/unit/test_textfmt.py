@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from worker.textfmt import (
+    first_name,
     fmt_date,
     fmt_datetime,
     fmt_in_words,
@@ -16,6 +17,7 @@ from worker.textfmt import (
     mask_email,
     mask_name,
     mask_phone,
+    person_name,
     weekday_pt,
 )
 
@@ -141,3 +143,33 @@ def test_fmt_office_hours_reads_like_a_door_sign(days: list[str], expected: str)
 def test_fmt_office_hours_rejects_unknown_day_codes() -> None:
     with pytest.raises(ValueError):
         fmt_office_hours(["seg"], time(8), time(17))
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("maria das dores", "Maria das Dores"),
+        ("JOÃO DA SILVA", "João da Silva"),
+        ("Maria Das Dores", "Maria das Dores"),
+        ("ÁLVARO DE CAMPOS E SOUZA", "Álvaro de Campos e Souza"),
+        ("pedro dos santos do nascimento", "Pedro dos Santos do Nascimento"),
+        ("  ana   lima ", "Ana Lima"),
+        ("ana-lúcia d'ávila", "Ana-Lúcia d'Ávila"),
+        ("joão paulo ii", "João Paulo II"),
+        ("De Souza", "De Souza"),
+        ("ronald McDonald", "Ronald McDonald"),
+        ("ÉRICA", "Érica"),
+        ("", ""),
+    ],
+)
+def test_person_name_is_capitalised_pt_br_style(typed: str, shown: str) -> None:
+    assert person_name(typed) == shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "first"),
+    [("maria das dores", "Maria"), ("JOÃO DA SILVA", "João"), ("DRA. ANA LIMA", "Ana"),
+     ("Sr.", "Sr."), ("", "")],
+)
+def test_first_name_is_the_capitalised_first_word(typed: str, first: str) -> None:
+    assert first_name(typed) == first

@@ -166,6 +166,48 @@ def from_http_status(
     )
 
 
+def _reworded(err: AdapterError, message: str) -> AdapterError:
+    return AdapterError(
+        message,
+        err.transient,
+        auth=err.auth,
+        status=err.status,
+        reason=err.reason,
+        retry_after=err.retry_after,
+        outcome_unknown=err.outcome_unknown,
+    )
+
+
+def for_response_sheet(err: AdapterError, spreadsheet_id: str, worksheet: str) -> AdapterError:
+    """An error of the response worksheet, reworded to name the config key and the fix.
+
+    404 → ``form.spreadsheet_id``; 400 "Unable to parse range" (the tab was renamed or
+    deleted since it was found) → ``form.worksheet``; a missing scope → the spreadsheets
+    scope. All are permanent: the tick fails and the loop backs off until the operator acts.
+    Anything else is returned unchanged.
+    """
+    if err.status == 404 and err.reason != "worksheetNotFound":
+        return _reworded(err, (
+            f"{err.message.rstrip('.')}. The spreadsheet form.spreadsheet_id = {spreadsheet_id!r} does not "
+            "exist (or was deleted): copy the id from the response sheet's URL (between /d/ and "
+            "/edit) into form.spreadsheet_id, then run `balcao check`"
+        ))
+    if err.status == 400 and "Unable to parse range" in err.message:
+        return _reworded(err, (
+            f"{err.message.rstrip('.')}. The worksheet form.worksheet = {worksheet!r} is not in the "
+            "spreadsheet (renamed or deleted?): set form.worksheet to the name of the tab that "
+            "receives the form's responses, then run `balcao check`"
+        ))
+    if err.auth and err.reason in ("ACCESS_TOKEN_SCOPE_INSUFFICIENT", "insufficientPermissions"):
+        return _reworded(err, (
+            f"{err.message.rstrip('.')}. The token lacks the scope "
+            "https://www.googleapis.com/auth/spreadsheets (revoked or never granted): run "
+            "`balcao auth` again and grant every scope (OAuth), or authorise it for the service "
+            "account's client id (Admin console, domain-wide delegation); then `balcao check`"
+        ))
+    return err
+
+
 def _smtp_error(exc: smtplib.SMTPException, operation: str, write: bool) -> AdapterError:
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return AdapterError(

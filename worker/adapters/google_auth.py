@@ -134,15 +134,30 @@ def load_credentials(
             ) from None
         # from_authorized_user_info always sets Google's token endpoint, whatever the file says.
         return user.with_token_uri(base + "/token") if base else user
+    raise ConfigError(f"google.credentials_file: {not_credentials(credentials_file, info)}")
+
+
+def not_credentials(path: str, info: object) -> str:
+    """Why a JSON file is not usable credentials, in plain words, and what to put there.
+
+    The shipped ``credentials.example.json`` (a wrapper of two examples) is named as such
+    rather than reported as "type None"; a file without ``type`` is "not a Google credentials
+    file"; OAuth client secrets point to ``balcao auth``.
+    """
+    wanted = ("expected the service-account key downloaded from Google Cloud (IAM → Service "
+              "accounts → Keys) or the token file `balcao auth` writes")
+    if not isinstance(info, dict):
+        return f"{path} is not a JSON object: {wanted}"
+    if "service_account_example" in info or "authorized_user_example" in info:
+        return (f"{path} is the shipped example (credentials.example.json), not real credentials: "
+                f"{wanted}, and point google.credentials_file at that file")
     if "installed" in info or "web" in info:
-        raise ConfigError(
-            f"google.credentials_file: {credentials_file} holds OAuth client secrets, not a "
-            "token; run `balcao auth` to create the token file and point this key at it"
-        )
-    raise ConfigError(
-        f"google.credentials_file: {credentials_file} has type {kind!r}; expected "
-        "'service_account' or 'authorized_user'"
-    )
+        return (f"{path} is not a token but OAuth client secrets: run `balcao auth "
+                f"--client-secrets {path}` and point google.credentials_file at the token it writes")
+    kind = info.get("type")
+    if kind is None:
+        return f"{path} has no \"type\" field, so it is not a Google credentials file: {wanted}"
+    return f"{path} is a {str(kind)[:40]!r} file, not a service-account key or a token: {wanted}"
 
 
 class NoRetryHttp(httplib2.Http):

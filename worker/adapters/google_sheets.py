@@ -12,7 +12,7 @@ from gspread.client import Client
 from gspread.http_client import HTTPClient
 from gspread.utils import absolute_range_name, rowcol_to_a1
 
-from worker.adapters.errors import classify
+from worker.adapters.errors import classify, for_response_sheet
 from worker.model import AdapterError
 from worker.ports import CellValue, CellWrite, SheetInfo
 
@@ -99,7 +99,7 @@ class GoogleSheet:
     # ---- port
 
     def info(self) -> SheetInfo:
-        meta = self._call(
+        meta = self._sheet_call(
             "sheets spreadsheets.get",
             False,
             lambda: self._http.fetch_sheet_metadata(
@@ -127,7 +127,7 @@ class GoogleSheet:
         if not ranges:
             return []
         absolute = [absolute_range_name(self.worksheet, r) for r in ranges]
-        body = self._call(
+        body = self._sheet_call(
             "sheets values.batchGet",
             False,
             lambda: self._http.values_batch_get(
@@ -161,7 +161,7 @@ class GoogleSheet:
             }
             for a1, values in group_cells(cells)
         ]
-        self._call(
+        self._sheet_call(
             "sheets values.batchUpdate",
             True,
             lambda: self._http.values_batch_update(
@@ -292,6 +292,13 @@ class GoogleSheet:
             ),
         )
 
+    def _sheet_call(self, operation: str, write: bool, fn: Callable[[], T]) -> T:
+        """A call on the response worksheet: its errors name form.spreadsheet_id/worksheet."""
+        try:
+            return self._call(operation, write, fn)
+        except AdapterError as exc:
+            raise for_response_sheet(exc, self.spreadsheet_id, self.worksheet) from exc
+
     @staticmethod
     def _call(operation: str, write: bool, fn: Callable[[], T]) -> T:
         try:
@@ -303,12 +310,16 @@ class GoogleSheet:
 
 
 def _find_sheet(meta: Mapping[str, Any], title: str) -> MutableMapping[str, Any]:
+    tabs = []
     for sheet in meta.get("sheets", ()):
         props = sheet.get("properties", {})
         if props.get("title") == title:
             return dict(props)
+        tabs.append(repr(str(props.get("title", ""))))
     raise AdapterError(
-        f"sheets: worksheet {title!r} not found in the spreadsheet (form.worksheet)",
+        f"sheets: worksheet form.worksheet = {title!r} not found in the spreadsheet (its tabs: "
+        f"{', '.join(tabs) or 'none'}): set form.worksheet to the name of the tab that receives "
+        "the form's responses, then run `balcao check`",
         False,
         status=404,
         reason="worksheetNotFound",
