@@ -171,6 +171,13 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class LifecycleSettings:
+    """After the booking (DESIGN §7)."""
+
+    no_show_email: bool = True  # `Não compareceu` e-mails the citizen an invitation to book again
+
+
+@dataclass(frozen=True)
 class HeartbeatSettings:
     enabled: bool = True
     worksheet: str = "balcao"
@@ -192,6 +199,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings)
+    lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
 
 
 # --------------------------------------------------------------------------- loading

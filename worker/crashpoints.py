@@ -20,6 +20,8 @@ POINTS = (
     "after_mail_intent",  # mail intents committed, nothing sent
     "after_send",  # a message was sent, the journal does not know yet
     "after_sheet_write",  # the batch write happened, the journal does not know yet
+    "after_event_patch",  # staff's new time is in Google, the journal does not know yet
+    "after_event_delete",  # a cancelled request's event is gone, the journal does not know yet
 )
 
 

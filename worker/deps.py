@@ -24,6 +24,9 @@ class TickState:
     info: SheetInfo | None = None
     columns: dict[str, int] = field(default_factory=dict)  # field/owned title → 0-based index
     identity: IdentityIndex | None = None  # dropped whenever a tick fails, reloaded next tick
+    # protocol → (the `Situação` and `Atendimento` balcao last wrote): a cell that differs is
+    # staff's. Plain values, loaded with the identity index and dropped with it.
+    shown: dict[str, tuple[str, float | None]] | None = None
     paused: str | None = None
     # Reconciliation reads (open intents checked against Google) since start, counted apart
     # from the tick budget; the last tick's figure is in TickReport.reconcile_requests.

@@ -449,6 +449,12 @@ class Reconciler:
             rec = self.exe.rec(eff.protocol) if eff.protocol else None
             if rec is None and eff.kind in ("event", MailKind.ACK, MailKind.CONFIRMATION):
                 continue
+            if eff.kind in ("event-patch", "event-delete"):
+                # Safe to repeat: the staff choice still in the sheet carries it out again
+                # (a delete of a deleted event is done; a patch sets the time again).
+                with self.exe.j.tx():
+                    self.exe.j.record_failed(eff.key, self.exe.now)
+                continue
             try:
                 if rec is None:
                     self._reconcile_once(eff.key)
@@ -492,7 +498,7 @@ class Reconciler:
             self._reconcile_once(key)
             return
         field = "ack_state" if kind == MailKind.ACK else "conf_state"
-        flagged = rec.problem in lifecycle.FLAGGED or not rec.valid
+        flagged = rec.problem in lifecycle.FLAGGED or not rec.valid or rec.status in lifecycle.FINAL
         if getattr(rec, field) != MailState.INTENT:
             with self.exe.j.tx():  # the request moved on (sent, or reset after a refusal)
                 if getattr(rec, field) == MailState.SENT:

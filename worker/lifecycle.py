@@ -8,6 +8,7 @@ release reads as it is. ``derive_status`` is the one place that decides what sta
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
 from enum import StrEnum
 
 from worker import texts
@@ -22,6 +23,13 @@ class Status(StrEnum):
     ATTENTION = "Requer atenção"
     DUPLICATE = "Duplicado"
     PENDING = "Pendente"
+    CANCELLED = "Cancelado"  # final; the citizen was told if they had been e-mailed before
+    DONE = "Realizado"  # chosen by staff, final
+    NO_SHOW = "Não compareceu"  # chosen by staff, final
+
+
+# Statuses after which balcao never acts on the request again.
+FINAL: frozenset[str] = frozenset({Status.CANCELLED, Status.DONE, Status.NO_SHOW})
 
 
 class EventState(StrEnum):
@@ -31,6 +39,7 @@ class EventState(StrEnum):
     CREATED = "created"
     CANCELLED = "cancelled"  # deleted in Google Calendar (by staff)
     FAILED = "failed"  # refused for good
+    DELETED = "deleted"  # deleted by balcao (the request was cancelled)
 
 
 class MailState(StrEnum):
@@ -43,6 +52,8 @@ class MailState(StrEnum):
 class MailKind(StrEnum):
     ACK = "ack"
     CONFIRMATION = "confirmation"
+    CANCELLATION = "cancellation"
+    NO_SHOW = "no-show"
 
 
 class Problem(StrEnum):
@@ -70,6 +81,9 @@ class Problem(StrEnum):
     MANUAL_INVALID = "manual_invalid"
     MAIL_CAP = "mail_cap"
     TRANSIENT = "transient"
+    NO_SLOT_RESCHEDULE = "no_slot_reschedule"  # Remarcar found no slot: the appointment stays
+    STAFF_NOTE = "staff_note"  # a note for staff about their last choice; the status is derived
+    CLOSED_DAY = "closed_day"  # booked on a day that became closed
 
 
 class StaffAction(StrEnum):
@@ -90,7 +104,7 @@ FLAGGED: frozenset[str] = frozenset({
 })
 # Event states after which no insert or poll is due.
 EVENT_SETTLED: frozenset[str] = frozenset(
-    {EventState.CREATED, EventState.CANCELLED, EventState.FAILED}
+    {EventState.CREATED, EventState.CANCELLED, EventState.FAILED, EventState.DELETED}
 )
 
 
@@ -112,7 +126,7 @@ def staff_action(cell: object) -> StaffAction | None:
 
 def is_open_work(rec: RequestRecord) -> bool:
     """True while the request still owes an event, a Meet link or an e-mail."""
-    if not rec.valid or rec.duplicate_of or rec.problem in FLAGGED:
+    if not rec.valid or rec.duplicate_of or rec.problem in FLAGGED or rec.status in FINAL:
         return False
     if rec.ack_state == MailState.INTENT:
         return True
@@ -132,6 +146,12 @@ def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:
     the first confirmation left after the legal deadline (DESIGN §7: the deadline is about
     the answer, not the meeting). ``mode`` is ``scheduling.mode``."""
     problem = rec.problem
+    if problem in (Problem.STAFF_NOTE, Problem.NO_SLOT_RESCHEDULE):
+        # A note about staff's last choice: the status is what it would be without it.
+        status, _ = derive_status(replace(rec, problem=""), mode)
+        return status, rec.reason
+    if problem == Problem.CLOSED_DAY:
+        return Status.ATTENTION, texts.REASON_CLOSED_DAY
     if problem == Problem.POISON:
         return Status.ATTENTION, texts.REASON_POISON
     if problem == Problem.EDITED:
@@ -184,7 +204,7 @@ def waiting_reason(problem: str) -> str:
 def status_changes(rec: RequestRecord, mode: str) -> dict[str, str]:
     """The ``status``/``reason`` changes that bring a worked-on request in line with
     ``derive_status`` ({} when it already is, or when it is not balcao's to derive)."""
-    if not rec.valid or rec.duplicate_of:
+    if not rec.valid or rec.duplicate_of or rec.status in FINAL:
         return {}
     status, reason = derive_status(rec, mode)
     if status.value == rec.status and reason == rec.reason:

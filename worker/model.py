@@ -326,6 +326,9 @@ class RequestRecord:
     updated_at: str = ""
     purged_at: str | None = None
     answered_at: str | None = None  # when the first confirmation was sent (the legal answer)
+    shown_status: str | None = None  # the `Situação` balcao last wrote (other values: staff's)
+    shown_appt: float | None = None  # the `Atendimento` serial balcao last wrote
+    staff_seen: str | None = None  # the staff choice already carried out ("remarcar@Agendado")
 
     @property
     def submitted_dt(self) -> datetime | None:

@@ -83,7 +83,16 @@ class Placement:
         done = {p for p, _ in placed}
         with self.j.tx():
             for protocol, values in placed:
-                self.j.update(targets[protocol], in_sheet=1, written=values.digest())
+                rec = targets[protocol]
+                appt = rec.shown_appt if values.appointment is None else (
+                    values.appointment if isinstance(values.appointment, float) else None
+                )
+                self.j.update(
+                    rec, in_sheet=1, written=values.digest(), shown_status=values.status,
+                    shown_appt=appt,
+                )
+                if self.d.state.shown is not None:
+                    self.d.state.shown[protocol] = (values.status, appt)
             for protocol in pending:
                 if protocol not in done and targets[protocol].in_sheet:
                     self.j.update(targets[protocol], in_sheet=0)  # not placed: again later

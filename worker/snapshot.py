@@ -38,6 +38,7 @@ class Snapshot:
     ts: ColumnCells  # sheet row → the cell, non-empty cells only
     proto: ColumnCells
     appointment: ColumnCells
+    status: ColumnCells
     tail: dict[int, list[CellValue]]
     tail_start: int
     hmap: intake.HeaderMap
@@ -59,11 +60,10 @@ class SheetReader:
             self.d.state.info = self.exe.call(self.d.sheet.info, "sheets info")
         return self.d.state.info
 
-    def narrow_keys(self) -> list[str]:
-        keys = [TS, PROTOCOL]
-        if self.d.settings.scheduling.mode == "manual":
-            keys.append(APPOINTMENT)
-        return keys
+    @staticmethod
+    def narrow_keys() -> list[str]:
+        # `Situação` and `Atendimento` are where staff act (DESIGN §7): read every tick.
+        return [TS, PROTOCOL, STATUS, APPOINTMENT]
 
     def _stored_columns(self) -> None:
         # A new process (a restart, or `run --once` from cron) reuses the column map the
@@ -138,15 +138,16 @@ class SheetReader:
         ts = ColumnCells(columns.get(TS, []))
         proto = ColumnCells(columns.get(PROTOCOL, []))
         appt = ColumnCells(columns.get(APPOINTMENT, []))
+        status = ColumnCells(columns.get(STATUS, []))
         # The tail read in full overrides the narrow read for its rows.
         for r, row in tail.items():
-            for key, target in ((TS, ts), (PROTOCOL, proto), (APPOINTMENT, appt)):
+            for key, target in ((TS, ts), (PROTOCOL, proto), (APPOINTMENT, appt), (STATUS, status)):
                 c = cols.get(key)
                 if c is not None and c < len(row) and row[c] not in ("", None):
                     target[r] = row[c]
                 else:
                     target.pop(r, None)
-        return Snapshot(header, ts, proto, appt, tail, tail_start, hmap, info.timezone)
+        return Snapshot(header, ts, proto, appt, status, tail, tail_start, hmap, info.timezone)
 
     def _read_ranges(self, ranges: list[str]) -> list[list[list[CellValue]]]:
         # Column-major: the long narrow identity columns come as one list each, not one list

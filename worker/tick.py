@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from worker import identity, intake, slots, statustab, texts
@@ -34,6 +35,7 @@ from worker.planners import booking, claims
 from worker.planners.actions import Book, Flag
 from worker.planners.mail import mails_due
 from worker.snapshot import SheetReader, Snapshot
+from worker.staffstep import StaffStep
 from worker.textfmt import fmt_datetime, mask_email
 
 __all__ = ["Deps", "TickState", "run_once"]
@@ -59,11 +61,11 @@ def run_once(
             if tick.placement is not None:
                 tick.placement.flush()
             statustab.write_paused(deps, now)
-        deps.state.identity = None
+        deps.state.identity = deps.state.shown = None
         return report
     except BaseException:
         # The in-memory identity map may hold claims whose transaction never committed.
-        deps.state.identity = None
+        deps.state.identity = deps.state.shown = None
         raise
     if deps.state.paused and not dry_run:
         log.warning("Google accepts the credentials again: effects resumed")
@@ -106,6 +108,10 @@ class Tick:
         self._claim(snap, decisions, index)
         self.d.crash("after_claim")
         self._apply_edits(view, index)
+        step = StaffStep(self.d, self.exe, self.now, self._render, self._rules())
+        step.sheet(snap, view)
+        self.placement.forced_rows.update(step.touched_rows)
+        step.calendar()
         self._work(snap)
         self.placement.write_back(view, unwritten)
         self.placement.advance_cursor(snap, view, above, skip)
@@ -290,17 +296,18 @@ class Tick:
             return {}
         to_choose: list[RequestRecord] = []
         manual: dict[str, booking.StaffTime] = {}
-        if sc.mode == "auto":
-            to_choose = unbooked
-        else:
-            rows = {str(v).strip(): r for r, v in snap.proto.items() if isinstance(v, str)}
-            rows.update({p: r for p, r in self.placement_rows().items() if p not in rows})
-            for rec in unbooked:
-                row = rows.get(rec.protocol)
-                cell = snap.appointment.get(row) if row is not None else None
-                typed = booking.staff_time(rec, cell, snap.timezone)
-                if typed is not None:
-                    manual[rec.protocol] = typed
+        # A time staff typed in `Atendimento` books the request like a manual booking, in
+        # either mode; in automatic mode the others get a slot chosen.
+        rows = {str(v).strip(): r for r, v in snap.proto.items() if isinstance(v, str)}
+        rows.update({p: r for p, r in self.placement_rows().items() if p not in rows})
+        for rec in unbooked:
+            row = rows.get(rec.protocol)
+            cell = snap.appointment.get(row) if row is not None else None
+            typed = booking.staff_time(rec, cell, snap.timezone)
+            if typed is not None:
+                manual[rec.protocol] = typed
+            elif sc.mode == "auto":
+                to_choose.append(rec)
         if not to_choose and all(t.error is not None for t in manual.values()):
             return {a.protocol: a for a in self._flags_only(manual)}  # no calendar read
         rules = self._rules()
@@ -367,21 +374,33 @@ class Tick:
             attendee_email=rec.email if self.s.scheduling.invite_citizen else None,
         )
 
-    def _render(self, rec: RequestRecord, kind: MailKind) -> EmailSpec:
+    def _render(self, rec: RequestRecord, kind: str) -> EmailSpec:
+        """Render one citizen e-mail. The renderer counts appointment revisions from 1 (the
+        .ics SEQUENCE; "remarcado" above 1), the journal from 0."""
         domain = self.s.mail.message_id_domain
+        r = self.d.renderer
+        common: dict[str, Any] = {
+            "office": self.d.office_info, "protocol": rec.protocol, "name": rec.name,
+            "to": rec.email, "sender_domain": domain,
+        }
         if kind == MailKind.ACK:
-            return self.d.renderer.render_ack(
-                office=self.d.office_info, protocol=rec.protocol, name=rec.name, to=rec.email,
-                deadline=rec.deadline_dt or self.now, sender_domain=domain,
-                revision=rec.revision,
+            return r.render_ack(**common, deadline=rec.deadline_dt or self.now,
+                                revision=rec.revision, now=self.now)
+        start, end = rec.slot_start_dt, rec.slot_end_dt
+        if kind == MailKind.CANCELLATION:
+            has = rec.conf_state == "sent" and start is not None and end is not None
+            return r.render_cancellation(
+                **common, revision=rec.revision + 1, start=start if has else None,
+                end=end if has else None, channel=Channel(rec.channel) if has else None,
+                stamp=self.now,
             )
-        assert rec.slot_start and rec.slot_end
-        return self.d.renderer.render_confirmation(
-            office=self.d.office_info, protocol=rec.protocol, name=rec.name, to=rec.email,
-            start=datetime.fromisoformat(rec.slot_start),
-            end=datetime.fromisoformat(rec.slot_end), channel=Channel(rec.channel),
-            meet_link=rec.meet_link, sender_domain=domain, revision=rec.revision,
-            stamp=self.now,
+        assert start is not None and end is not None
+        if kind == MailKind.NO_SHOW:
+            return r.render_no_show(**common, start=start, revision=rec.revision + 1)
+        return r.render_confirmation(
+            **common, start=start, end=end, channel=Channel(rec.channel),
+            meet_link=rec.meet_link, revision=rec.revision + 1, stamp=self.now,
+            service=rec.service, phone=rec.phone,
         )
 
     # ------------------------------------------------------------- dry run

@@ -44,9 +44,11 @@ def test_run_once_processes_the_sample_and_a_second_run_changes_nothing(
     second = run_cli("run", "--once")
     assert second.returncode == 0, second.stderr
     log = sandbox_proc.requests()[before:]
-    # Idle tick: one metadata read (a new process) and one values read; nothing written.
+    # Idle tick: one metadata read (a new process), one values read and one events.list per
+    # attendant calendar (staff changes in Google Calendar); nothing written.
     assert methods(log) == Counter(
-        {"sheets.spreadsheets.get": 1, "sheets.spreadsheets.values.batchGet": 1}
+        {"sheets.spreadsheets.get": 1, "sheets.spreadsheets.values.batchGet": 1,
+         "calendar.events.list": 1}
     )
     assert len(sandbox_proc.messages()) == sent and len(sandbox_proc.events()) == events
     assert sandbox_proc.sheet() == sheet

@@ -41,7 +41,8 @@ HEADER = [
     "Como prefere ser atendido?", "Serviço", "Assunto do atendimento", "Período de preferência",
     "Declaro que li e concordo com a política de privacidade",
 ]
-STATUSES = {"Recebido", "Agendado", "Requer atenção", "Duplicado", "Pendente"}
+STATUSES = {"Recebido", "Agendado", "Requer atenção", "Duplicado", "Pendente", "Cancelado",
+            "Realizado", "Não compareceu"}
 PROTOCOL = re.compile(r"BV-\d{4}-\d{6,}")
 OUR_ID = re.compile(r"<(bv-\d{4}-\d{6,})\.([a-z][a-z0-9-]*)\.r(\d+)(?:\.[a-z0-9]+)*@", re.I)
 

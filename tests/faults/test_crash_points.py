@@ -42,7 +42,11 @@ def crash_then_recover(sb: Sandbox, balcao: Balcao, point: str, env: dict[str, s
     }, methods
 
 
-@pytest.mark.parametrize("point", crashpoints.POINTS)
+# Points reached only when staff act after the booking have tests of their own below.
+STAFF_POINTS = ("after_event_patch", "after_event_delete")
+
+
+@pytest.mark.parametrize("point", [p for p in crashpoints.POINTS if p not in STAFF_POINTS])
 def test_kill_at_crash_point_then_restart_books_and_mails_each_request_once(
     sb: Sandbox, balcao: Balcao, point: str
 ) -> None:
@@ -80,3 +84,28 @@ def test_kill_after_send_when_gmail_rewrites_message_ids_is_found_by_subject(
     summary = check_invariants(sb, balcao, submitted=N)
     assert len(summary.mails) == N, "a rewritten Message-ID must not cause a resend"
     assert all(m.stored_id != m.key for m in summary.mails)  # Gmail did rewrite them
+
+
+def _choose(sb: Sandbox, row: int, value: str) -> None:
+    sb.call("POST", "/_sandbox/sheet/type", {"row": row, "column": "Situação", "text": value})
+
+
+@pytest.mark.parametrize(("point", "choice", "final", "kinds"), [
+    ("after_event_patch", "Remarcar", "Agendado", ["confirmation", "confirmation"]),
+    ("after_event_delete", "Cancelar", "Cancelado", ["cancellation", "confirmation"]),
+])
+def test_kill_while_carrying_out_a_staff_choice_does_it_once(
+    sb: Sandbox, balcao: Balcao, point: str, choice: str, final: str, kinds: list[str]
+) -> None:
+    env = {"BALCAO__MAIL__SENT_CHECK": "false"}
+    row = sb.submit(0, whatsapp=False)
+    assert balcao.run(env=env).returncode == 0
+    _choose(sb, row, choice)
+    crashed = balcao.run(crash_at=point, env=env)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    for _ in range(2):
+        assert balcao.run(env=env).returncode == 0
+    summary = check_invariants(sb, balcao, submitted=1, staff_deleted_ok=True)
+    assert summary.rows[0]["status"] == final
+    assert summary.kinds(summary.rows[0]["protocol"]) == kinds
+    assert len(summary.events) == 1

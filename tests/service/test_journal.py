@@ -60,7 +60,8 @@ def test_retention_erases_personal_data_of_old_requests_only(tmp_path: Path) -> 
         assert j.purge_personal_data(NOW, retention_days=365) == 1
     old, recent = j.get("BV-2027-000001"), j.get("BV-2028-000002")
     assert old is not None and recent is not None
-    assert (old.email, old.name, old.phone, old.service) == ("", "", "", "")
+    # Channel and service are kept (the month's report still counts them); people are not.
+    assert (old.email, old.name, old.phone, old.service) == ("", "", "", "Escritura")
     assert old.status == "Agendado" and old.purged_at is not None  # the request stays accountable
     assert recent.email == "ana@example.com"
     dump = "\n".join(j.db.iterdump())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from worker.lifecycle import FLAGGED, EventState, MailKind, MailState
+from worker.lifecycle import FINAL, FLAGGED, EventState, MailKind, MailState
 from worker.model import RequestRecord
 
 
@@ -14,7 +14,9 @@ def mails_due(rec: RequestRecord) -> list[MailKind]:
     - Without an event yet, one acknowledgement; a request booked in the tick that takes it in
       therefore gets only the confirmation.
     - Nothing for a flagged request or a deleted or refused event."""
-    if rec.problem in FLAGGED or rec.event_state in (EventState.CANCELLED, EventState.FAILED):
+    if rec.problem in FLAGGED or rec.status in FINAL or rec.event_state in (
+        EventState.CANCELLED, EventState.FAILED, EventState.DELETED
+    ):
         return []
     out: list[MailKind] = []
     if rec.ack_state == MailState.INTENT:

@@ -1,4 +1,4 @@
-"""SQLite journal: request state, effect intents, audit trail, read cursor, migrations; no Google, no clock.
+"""SQLite journal (the only package that runs SQL): request state, effect intents, audit trail, read cursor, migrations; no Google, no clock.
 
 WAL mode with ``synchronous=FULL``: a committed intent survives a power cut. The writes of
 one tick phase are grouped in one transaction (``with journal.tx():``), never one fsync per
@@ -18,97 +18,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from worker.journal.queries import JournalQueries
+from worker.journal.schema import _MIGRATIONS, SCHEMA_VERSION
 from worker.model import BalcaoError, LockHeldError, RequestRecord
-
-SCHEMA_VERSION = 2
 
 # Room a tick must find in the journal before it touches Google (probe_writable): far more
 # than one tick's intents and results take.
 PROBE_ROOM_BYTES = 64 * 1024
 
-# Each entry migrates from version i to i+1; the journal records the version it reached.
-_MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-    CREATE TABLE requests (
-        protocol        TEXT PRIMARY KEY,
-        seq             INTEGER NOT NULL UNIQUE,
-        fingerprint     TEXT NOT NULL,
-        submitted       TEXT,            -- ISO; NULL when the timestamp cell was not a date
-        ts_key          TEXT,            -- the timestamp cell as read, JSON (identity after a sort)
-        received_at     TEXT NOT NULL,   -- when balcao took the row in
-        deadline        TEXT,
-        status          TEXT NOT NULL,   -- the `Situação` value
-        reason          TEXT NOT NULL DEFAULT '',
-        problem         TEXT NOT NULL DEFAULT '',  -- machine code of why it waits or is flagged
-        email           TEXT NOT NULL DEFAULT '',
-        name            TEXT NOT NULL DEFAULT '',
-        phone           TEXT NOT NULL DEFAULT '',
-        channel         TEXT NOT NULL DEFAULT '',
-        period          TEXT NOT NULL DEFAULT '',
-        service         TEXT NOT NULL DEFAULT '',
-        valid           INTEGER NOT NULL DEFAULT 1,
-        duplicate_of    TEXT,
-        revision        INTEGER NOT NULL DEFAULT 0,
-        calendar_id     TEXT,
-        event_id        TEXT,
-        slot_start      TEXT,
-        slot_end        TEXT,
-        meet_link       TEXT,
-        event_state     TEXT NOT NULL DEFAULT '',  -- '' | intent | pending | created | cancelled | failed
-        ack_state       TEXT NOT NULL DEFAULT '',  -- '' | intent | sent | resent
-        conf_state      TEXT NOT NULL DEFAULT '',
-        conf_revision   INTEGER,
-        manual_serial   REAL,            -- the `Atendimento` value balcao itself wrote
-        staff_serial    REAL,            -- the last staff-typed value balcao judged
-        in_sheet        INTEGER NOT NULL DEFAULT 0,  -- protocol confirmed written to the sheet
-        written         TEXT NOT NULL DEFAULT '',    -- hash of the owned cells last written
-        updated_at      TEXT NOT NULL,
-        purged_at       TEXT
-    );
-    CREATE INDEX requests_fp ON requests(fingerprint);
-    CREATE INDEX requests_email ON requests(email);
-    CREATE INDEX requests_status ON requests(status);
-    CREATE TABLE effects (
-        key         TEXT PRIMARY KEY,    -- event id or Message-ID
-        protocol    TEXT NOT NULL,
-        kind        TEXT NOT NULL,       -- event | ack | confirmation
-        revision    INTEGER NOT NULL,
-        state       TEXT NOT NULL,       -- intent | done | failed
-        provider_id TEXT,
-        created_at  TEXT NOT NULL,
-        done_at     TEXT
-    );
-    CREATE INDEX effects_state ON effects(state);
-    CREATE INDEX effects_kind_created ON effects(kind, created_at);
-    CREATE TABLE audit (
-        id       INTEGER PRIMARY KEY AUTOINCREMENT,
-        at       TEXT NOT NULL,
-        protocol TEXT,
-        event    TEXT NOT NULL,
-        detail   TEXT NOT NULL DEFAULT ''
-    );
-    """,
-    # 2: the time of the legal answer (first confirmation), job runs, the elimination register.
-    """
-    ALTER TABLE requests ADD COLUMN answered_at TEXT;
-    UPDATE requests SET answered_at = (
-        SELECT MIN(e.done_at) FROM effects e
-        WHERE e.protocol = requests.protocol AND e.kind = 'confirmation' AND e.state = 'done'
-    );
-    CREATE TABLE jobs (name TEXT PRIMARY KEY, last_run TEXT NOT NULL);
-    CREATE TABLE eliminations (
-        id        INTEGER PRIMARY KEY AUTOINCREMENT,
-        at        TEXT NOT NULL,
-        reason    TEXT NOT NULL,
-        protocols TEXT NOT NULL,
-        sheet     INTEGER NOT NULL DEFAULT 0,
-        calendar  INTEGER NOT NULL DEFAULT 0,
-        journal   INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX effects_protocol ON effects(protocol, kind, revision);
-    """,
-]
 
 
 class JournalError(BalcaoError):
@@ -134,7 +51,7 @@ class Effect:
     done_at: str | None
 
 
-class Journal:
+class Journal(JournalQueries):
     """One open journal. Not thread-safe: the worker is one thread touching it."""
 
     def __init__(self, path: str, *, readonly: bool = False, max_page_count: int | None = None):
@@ -397,75 +314,6 @@ class Journal:
         ).fetchone()
         return int(row[0])
 
-    # ----------------------------------------------------------------- tick queries
-
-    def identity_pairs(self) -> Iterator[tuple[str, str | None]]:
-        """Every (protocol, ts_key), in claim order (the identity index)."""
-        for protocol, key in self._exec("SELECT protocol, ts_key FROM requests ORDER BY seq"):
-            yield str(protocol), key
-
-    def unwritten(self) -> set[str]:
-        """Protocols whose sheet cells are not known to show the journal's values."""
-        return {str(p) for (p,) in self._exec("SELECT protocol FROM requests WHERE in_sheet = 0")}
-
-    def open_work(self, flagged: Sequence[str]) -> list[str]:
-        """Protocols that may still owe an event, a Meet link or an e-mail (a superset: the
-        caller decides with ``lifecycle.is_open_work``), in claim order."""
-        marks = ", ".join("?" for _ in flagged) or "''"
-        rows = self._exec(
-            "SELECT protocol FROM requests WHERE valid = 1 AND duplicate_of IS NULL "
-            f"AND problem NOT IN ({marks}) AND (event_state NOT IN ('created', 'cancelled', "
-            "'failed') OR conf_state != 'sent' OR ack_state = 'intent' "
-            "OR conf_revision IS NOT revision) ORDER BY seq",
-            list(flagged),
-        )
-        return [str(p) for (p,) in rows]
-
-    def past_deadline_unanswered(self, now: datetime, exclude: Sequence[str]) -> int:
-        """Valid requests past their deadline whose status is not among ``exclude``."""
-        marks = ", ".join("?" for _ in exclude) or "''"
-        row = self._exec(
-            "SELECT COUNT(*) FROM requests WHERE valid = 1 AND duplicate_of IS NULL "
-            f"AND deadline IS NOT NULL AND deadline < ? AND status NOT IN ({marks})",
-            (now.isoformat(), *exclude),
-        ).fetchone()
-        return int(row[0])
-
-    def open_deadlines(self, exclude: Sequence[str]) -> list[tuple[str, str | None, str | None]]:
-        """(status, deadline, submitted or received) of valid requests not in ``exclude``."""
-        marks = ", ".join("?" for _ in exclude) or "''"
-        rows = self._exec(
-            "SELECT status, deadline, COALESCE(submitted, received_at) FROM requests "
-            f"WHERE valid = 1 AND duplicate_of IS NULL AND status NOT IN ({marks})",
-            list(exclude),
-        )
-        return [(str(r[0]), r[1], r[2]) for r in rows]
-
-    def effect_key(self, protocol: str, kind: str, revision: int) -> str | None:
-        """The key (event id or Message-ID) stored with an earlier intent of this effect:
-        ids are stored when the intent is committed and never computed again."""
-        row = self._exec(
-            "SELECT key FROM effects WHERE protocol = ? AND kind = ? AND revision = ? "
-            "ORDER BY created_at DESC LIMIT 1",
-            (protocol, kind, revision),
-        ).fetchone()
-        return None if row is None else str(row[0])
-
-    # ----------------------------------------------------------------- jobs
-
-    def job_runs(self) -> dict[str, datetime]:
-        return {
-            str(r["name"]): datetime.fromisoformat(r["last_run"])
-            for r in self._exec("SELECT name, last_run FROM jobs")
-        }
-
-    def set_job_run(self, name: str, at: datetime) -> None:
-        self._exec(
-            "INSERT INTO jobs(name, last_run) VALUES(?, ?) "
-            "ON CONFLICT(name) DO UPDATE SET last_run = excluded.last_run",
-            (name, at.isoformat()),
-        )
-
     # ----------------------------------------------------------------- audit and retention
 
     def audit(self, at: datetime, protocol: str | None, event: str, detail: str = "") -> None:
@@ -487,7 +335,7 @@ class Journal:
         returns how many."""
         cutoff = (now - timedelta(days=retention_days)).isoformat()
         cur = self._exec(
-            "UPDATE requests SET email = '', name = '', phone = '', service = '', purged_at = ? "
+            "UPDATE requests SET email = '', name = '', phone = '', purged_at = ? "
             "WHERE purged_at IS NULL AND received_at < ? "
             "AND (slot_end IS NULL OR slot_end < ?) "
             "AND status NOT IN ('Pendente', 'Recebido') "
@@ -499,32 +347,6 @@ class Journal:
     def stats(self) -> dict[str, int]:
         rows = self._exec("SELECT status, COUNT(*) AS n FROM requests GROUP BY status")
         return {str(r["status"]): int(r["n"]) for r in rows}
-
-    # ----------------------------------------------------------------- report queries
-
-    def report_rows(
-        self, since: datetime, until: datetime
-    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-        """The month's report (DESIGN §10): the requests submitted (else taken in) around
-        [since, until), without name, e-mail, phone or subject, and every confirmation sent
-        for them (protocol, sent_at), which journals from before ``answered_at`` rely on.
-        Stored offsets vary, so the strings do not order exactly:
-        the bounds are widened by a day and the report cuts the month after parsing."""
-        day = timedelta(days=1)
-        bounds = ((since - day).isoformat(), (until + day).isoformat())
-        since_sql = "COALESCE(r.submitted, r.received_at)"
-        where = f"{since_sql} >= ? AND {since_sql} < ?"
-        requests = self._exec(
-            "SELECT protocol, submitted, received_at, deadline, status, channel, service, valid, "
-            f"duplicate_of, slot_start, event_state, conf_state, answered_at FROM requests r "
-            f"WHERE {where} "
-            "ORDER BY seq", bounds)
-        sent = self._exec(
-            "SELECT e.protocol, e.done_at AS sent_at FROM effects e JOIN requests r USING "
-            "(protocol) WHERE e.kind = 'confirmation' AND e.state = 'done' AND e.done_at IS NOT "
-            f"NULL AND {where}", bounds)
-        return [dict(r) for r in requests], [dict(r) for r in sent]
-
 
 def _create_private(path: str) -> None:
     """Create the journal file with mode 0600 whatever the umask: it holds names, e-mails,
