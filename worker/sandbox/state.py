@@ -58,8 +58,10 @@ class Sheet:
     row_count: int = 1000
     col_count: int = 26
     frozen_row_count: int = 0
+    frozen_column_count: int = 0
     cells: list[list[Any]] = field(default_factory=list)  # ragged; None = empty
     formats: list[tuple[Box, dict[str, Any]]] = field(default_factory=list)  # later wins
+    validations: list[tuple[Box, dict[str, Any] | None]] = field(default_factory=list)  # later wins; None clears
     extra_properties: dict[str, Any] = field(default_factory=dict)
     # While a value write runs (sheets._atomic_values): (row, col, old value, rows before,
     # row length before or -1) per ``set``, so a failed write is undone without deep-copying
@@ -117,6 +119,16 @@ class Sheet:
         self.formats = [(b, f) for (b, f) in self.formats if b != box]
         self.formats.append((box, dict(fmt)))
 
+    def validation(self, r: int, c: int) -> dict[str, Any] | None:
+        for (r0, c0, r1, c1), rule in reversed(self.validations):
+            if r0 <= r and (r1 is None or r < r1) and c0 <= c and (c1 is None or c < c1):
+                return rule
+        return None
+
+    def set_validation(self, box: Box, rule: dict[str, Any] | None) -> None:
+        self.validations = [(b, v) for (b, v) in self.validations if b != box]
+        self.validations.append((box, rule))
+
     def header_index(self, title: str) -> int | None:
         header = self.cells[0] if self.cells else []
         for i, v in enumerate(header):
@@ -131,12 +143,15 @@ class Sheet:
         self.cells[at:at] = [[] for _ in range(n)]
         self.row_count += n
         self.formats = [(_shift(b, 0, at, n), f) for b, f in self.formats]
+        self.validations = [(_shift(b, 0, at, n), f) for b, f in self.validations]
 
     def delete_rows(self, at: int, n: int) -> None:
         del self.cells[at : at + n]
         self.row_count = max(1, self.row_count - n)
         self.formats = [(_shift(b, 0, at + n, -n, lo=at), f) for b, f in self.formats]
         self.formats = [(b, f) for b, f in self.formats if b[2] is None or b[2] > b[0]]
+        self.validations = [(_shift(b, 0, at + n, -n, lo=at), f) for b, f in self.validations]
+        self.validations = [(b, f) for b, f in self.validations if b[2] is None or b[2] > b[0]]
 
     def insert_cols(self, at: int, n: int) -> None:
         for row in self.cells:
@@ -144,6 +159,7 @@ class Sheet:
                 row[at:at] = [None] * n
         self.col_count += n
         self.formats = [(_shift(b, 1, at, n), f) for b, f in self.formats]
+        self.validations = [(_shift(b, 1, at, n), f) for b, f in self.validations]
 
     def delete_cols(self, at: int, n: int) -> None:
         for row in self.cells:
@@ -151,6 +167,8 @@ class Sheet:
         self.col_count = max(1, self.col_count - n)
         self.formats = [(_shift(b, 1, at + n, -n, lo=at), f) for b, f in self.formats]
         self.formats = [(b, f) for b, f in self.formats if b[3] is None or b[3] > b[1]]
+        self.validations = [(_shift(b, 1, at + n, -n, lo=at), f) for b, f in self.validations]
+        self.validations = [(b, f) for b, f in self.validations if b[3] is None or b[3] > b[1]]
 
     def trimmed_values(self) -> list[list[Any]]:
         out = []
@@ -165,6 +183,8 @@ class Sheet:
         grid: dict[str, Any] = {"rowCount": self.row_count, "columnCount": self.col_count}
         if self.frozen_row_count:
             grid["frozenRowCount"] = self.frozen_row_count
+        if self.frozen_column_count:
+            grid["frozenColumnCount"] = self.frozen_column_count
         props = {"sheetId": self.sheet_id, "title": self.title, "index": self.index,
                  "sheetType": "GRID", "gridProperties": grid}
         props.update(self.extra_properties)
@@ -273,11 +293,13 @@ class State:
         worksheet: str = DEFAULT_WORKSHEET,
         time_zone: str = DEFAULT_TIMEZONE,
         modes: dict[str, Any] | None = None,
+        locale: str = DEFAULT_LOCALE,
     ) -> None:
         self.lock = threading.RLock()
         self.spreadsheet_id = spreadsheet_id
         self.worksheet = worksheet
         self.time_zone = time_zone
+        self.locale = locale
         self.startup_modes = dict(modes or {})
         self.loaded: dict[str, Spreadsheet] = {}
         self.monotonic = time.monotonic
@@ -292,7 +314,7 @@ class State:
         with self.lock:
             self.spreadsheets: dict[str, Spreadsheet] = copy.deepcopy(self.loaded)
             if not self.spreadsheets:
-                sp = Spreadsheet(self.spreadsheet_id, time_zone=self.time_zone)
+                sp = Spreadsheet(self.spreadsheet_id, locale=self.locale, time_zone=self.time_zone)
                 sp.add_sheet(self.worksheet)
                 self.spreadsheets[self.spreadsheet_id] = sp
             self.calendars: dict[str, dict[str, StoredEvent]] = {}
