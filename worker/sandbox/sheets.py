@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -875,32 +876,75 @@ class ControlError(ValueError):
     pass
 
 
+_TARGET = {"spreadsheet_id": str, "worksheet": str}
+# Per control path: required fields, optional fields, with the JSON type each must have.
+CONTROL_FIELDS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "form/submit": ({"answers": dict}, {"at": str, **_TARGET}),
+    "form/edit": ({"row": int, "answers": dict}, {"at": str, **_TARGET}),
+    "sheet/sort": ({"column": str}, {"descending": bool, "when": str, **_TARGET}),
+    "sheet/insert_column": ({"index": int}, {"title": str, **_TARGET}),
+    "sheet/delete_row": ({"row": int}, _TARGET),
+    "sheet/type": ({"row": int, "column": (str, int), "text": str}, _TARGET),
+}
+_TYPE_NAMES = {dict: "an object", str: "a string", int: "an integer", bool: "true or false"}
+
+
+def check_spec(path: str, spec: dict[str, Any]) -> None:
+    """400 material: a missing or unknown field, or one of the wrong JSON type, is named, so a
+    misspelt ``answer`` never adds a blank row."""
+    required, optional = CONTROL_FIELDS[path]
+    allowed = {**required, **optional}
+    unknown = sorted(set(spec) - set(allowed))
+    if unknown:
+        raise ControlError(f"{path}: unknown field {unknown[0]!r} (fields: {', '.join(allowed)})")
+    missing = [k for k in required if spec.get(k) is None]
+    if missing:
+        raise ControlError(f"{path}: missing field {missing[0]!r}")
+    for key, value in spec.items():
+        types = allowed[key] if isinstance(allowed[key], tuple) else (allowed[key],)
+        if value is None and key in optional:
+            continue
+        if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+            names = " or ".join(_TYPE_NAMES[t] for t in types)
+            raise ControlError(f"{path}: field {key!r} must be {names}, not {json.dumps(value)}")
+    if path == "sheet/sort" and spec.get("when") not in (None, "before_next_write"):
+        raise ControlError(f"{path}: field 'when' must be \"before_next_write\", not {json.dumps(spec['when'])}")
+
+
 def _target(state: State, spec: dict[str, Any]) -> tuple[Spreadsheet, Sheet]:
     sid = spec.get("spreadsheet_id") or state.spreadsheet_id
     sp = state.spreadsheets.get(sid)
     if sp is None:
-        raise ControlError(f"unknown spreadsheet {sid!r}")
+        raise ControlError(f"field 'spreadsheet_id': no spreadsheet {sid!r}")
     title = spec.get("worksheet") or (state.worksheet if sid == state.spreadsheet_id else sp.sheets[0].title)
-    sh = sp.sheet_by_title(title) or sp.sheets[0]
-    return sp, sh
+    sh = sp.sheet_by_title(title)
+    if sh is None and spec.get("worksheet"):
+        raise ControlError(f"field 'worksheet': no worksheet {title!r}")
+    return sp, sh or sp.sheets[0]
 
 
 def _column(sh: Sheet, title: str) -> int:
     idx = sh.header_index(title)
     if idx is None:
-        raise ControlError(f"no column titled {title!r} in row 1")
+        raise ControlError(f"field 'column': no column titled {title!r} in row 1")
     return idx
 
 
 def _parse_at(text: str | None) -> datetime | None:
     if not text:
         return None
-    return datetime.fromisoformat(text)
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ControlError(f"field 'at' must be an ISO 8601 date-time, not {text!r}") from None
 
 
 def form_submit(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    check_spec("form/submit", spec)
     sp, sh = _target(state, spec)
-    answers = spec.get("answers") or {}
+    answers = spec["answers"]
+    if not answers:
+        raise ControlError("form/submit: field 'answers' must name at least one question")
     at = _parse_at(spec.get("at"))
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(sp.time_zone))
@@ -920,15 +964,17 @@ def form_submit(state: State, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def form_edit(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    check_spec("form/edit", spec)
     sp, sh = _target(state, spec)
     row = int(spec["row"]) - 1
     if row < 1 or row >= sh.last_row():
-        raise ControlError(f"row {row + 1} holds no response")
+        raise ControlError(f"field 'row': row {row + 1} holds no response")
     at = _parse_at(spec.get("at"))
     if at is not None and at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(sp.time_zone))
-    for title, value in (spec.get("answers") or {}).items():
-        sh.set(row, _column(sh, title), value)
+    columns = {title: _column(sh, title) for title in spec["answers"]}  # all known before any change
+    for title, value in spec["answers"].items():
+        sh.set(row, columns[title], value)
     sh.set(row, 0, state.now_serial(sp, at))
     return {"row": row + 1}
 
@@ -944,6 +990,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def sort_sheet(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    check_spec("sheet/sort", spec)
     if spec.get("when") == "before_next_write":
         armed = {k: v for k, v in spec.items() if k != "when"}
         armed.setdefault("spreadsheet_id", state.spreadsheet_id)
@@ -962,10 +1009,11 @@ def sort_sheet(state: State, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def insert_column(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    check_spec("sheet/insert_column", spec)
     _sp, sh = _target(state, spec)
     idx = int(spec["index"]) - 1
     if idx < 0 or idx > sh.col_count:
-        raise ControlError(f"index {idx + 1} is outside the grid")
+        raise ControlError(f"field 'index': column {idx + 1} is outside the grid (1..{sh.col_count + 1})")
     sh.insert_cols(idx, 1)
     if spec.get("title") is not None:
         sh.set(0, idx, spec["title"])
@@ -973,20 +1021,24 @@ def insert_column(state: State, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def delete_row(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    check_spec("sheet/delete_row", spec)
     _sp, sh = _target(state, spec)
     row = int(spec["row"]) - 1
     if row < 0 or row >= sh.row_count:
-        raise ControlError(f"row {row + 1} is outside the grid")
+        raise ControlError(f"field 'row': row {row + 1} is outside the grid (1..{sh.row_count})")
     sh.delete_rows(row, 1)
     return {"deleted": row + 1}
 
 
 def type_cell(state: State, spec: dict[str, Any]) -> dict[str, Any]:
+    check_spec("sheet/type", spec)
     sp, sh = _target(state, spec)
     row = int(spec["row"]) - 1
     col = _column(sh, spec["column"]) if isinstance(spec["column"], str) else int(spec["column"]) - 1
-    if row >= sh.row_count or col >= sh.col_count:
-        raise ControlError("cell outside the grid")
+    if not (0 <= row < sh.row_count):
+        raise ControlError(f"field 'row': row {row + 1} is outside the grid (1..{sh.row_count})")
+    if not (0 <= col < sh.col_count):
+        raise ControlError(f"field 'column': column {col + 1} is outside the grid (1..{sh.col_count})")
     today = state.clock().astimezone(ZoneInfo(sp.time_zone)).date()
-    store(sh, row, col, spec.get("text", ""), "USER_ENTERED", today, sp.locale)
+    store(sh, row, col, spec["text"], "USER_ENTERED", today, sp.locale)
     return {"row": row + 1, "column": col + 1, "value": sh.get(row, col)}

@@ -43,6 +43,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # followed by a DSN in the sender's mailbox, ``Action: failed`` / ``Action: delayed``.
     "bounce_recipients": [],
     "delayed_recipients": [],
+    # the form spreadsheet's (and new spreadsheets') locale and time zone
+    "locale": DEFAULT_LOCALE,
+    "time_zone": DEFAULT_TIMEZONE,
 }
 
 QUOTA_LIMIT_KEYS = frozenset(DEFAULT_CONFIG["quota_limits"])
@@ -300,7 +303,8 @@ class State:
         self.worksheet = worksheet
         self.time_zone = time_zone
         self.locale = locale
-        self.startup_modes = dict(modes or {})
+        # what /_sandbox/reset goes back to: start-up locale, zone and fidelity modes
+        self.startup_modes = {"locale": locale, "time_zone": time_zone, **(modes or {})}
         self.loaded: dict[str, Spreadsheet] = {}
         self.monotonic = time.monotonic
         self.clock = lambda: datetime.now().astimezone()
@@ -353,15 +357,24 @@ class State:
                     config["quota_limits"].update(_quota_limits(value))
                 elif key in ("bounce_recipients", "delayed_recipients", "unshared_calendars"):
                     config[key] = _address_list(key, value)
-                elif key in ("meet_pending_gets",):
-                    config[key] = int(value)
-                elif key == "search_lag_s":
-                    config[key] = float(value)
+                elif key in ("locale", "time_zone"):
+                    config[key] = _sheet_setting(key, value)
+                elif key in ("meet_pending_gets", "search_lag_s"):
+                    try:
+                        config[key] = int(value) if key == "meet_pending_gets" else float(value)
+                    except (TypeError, ValueError):
+                        raise ValueError(f"{key}: expected a number, found {value!r}") from None
                 elif key in ("quota", "rewrite_message_id"):
                     config[key] = bool(value)
                 else:
                     config[key] = value
             self.config = config
+            if "locale" in changes or "time_zone" in changes:
+                # the form spreadsheet follows, and new spreadsheets take them
+                self.locale, self.time_zone = config["locale"], config["time_zone"]
+                sp = self.spreadsheets.get(self.spreadsheet_id)
+                if sp is not None:
+                    sp.locale, sp.time_zone = self.locale, self.time_zone
             return copy.deepcopy(self.config)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -407,6 +420,20 @@ def _quota_limits(value: Any) -> dict[str, int]:
             raise ValueError(f"quota_limits.{name}: expected a whole number >= 0, found {limit!r}")
         out[name] = limit
     return out
+
+
+def _sheet_setting(key: str, value: Any) -> str:
+    """``locale`` one the sandbox knows, ``time_zone`` an IANA zone; anything else an error."""
+    if key == "locale" and value not in serial.LOCALES:
+        raise ValueError(f"locale: expected one of {', '.join(sorted(serial.LOCALES))}, found {value!r}")
+    if key == "time_zone":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time_zone: expected an IANA time zone such as America/Bahia, found {value!r}") from None
+    return str(value)
 
 
 def _address_list(key: str, value: Any) -> list[str]:
