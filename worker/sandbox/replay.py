@@ -127,7 +127,7 @@ def emulated(interactions: list[dict[str, Any]]) -> tuple[bool, str]:
         uri = it["request"]["uri"]
         if urlsplit(uri).netloc != SHEETS_HOST:
             if any(p in urlsplit(uri).path for p in UNMIRRORED_DRIVE):
-                return False, "Drive changes the spreadsheet (copy, import, export, comments)"
+                return False, "uses Drive for content (copy, import, export, comments), which the replay does not mirror"
             continue
         mid = _sheets_method(it)
         if mid not in HANDLERS:
