@@ -103,3 +103,17 @@ def test_the_cli_takes_locale_and_zone_and_refuses_unknown_ones(capsys):
             cli.build_parser().parse_args(argv)
         assert exc.value.code == 2
     assert "Mars/Olympus" in capsys.readouterr().err
+
+
+def test_a_spreadsheets_own_locale_property_decides_how_it_reads_and_shows(gc, sheets_api):
+    sh = gc.open_by_key(SID)
+    sh.batch_update({"requests": [{"updateSpreadsheetProperties": {
+        "properties": {"locale": "en_US"}, "fields": "locale"}}]})
+    ws = sh.worksheet(WS)
+    ws.update([["2.5", "TRUE"]], "K2:L2", value_input_option="USER_ENTERED")
+    assert ws.get("K2:L2") == [["2.5", "TRUE"]]
+    created = sheets_api.spreadsheets().create(body={"properties": {"title": "Outra"}}).execute()
+    assert created["properties"]["locale"] == "pt_BR"  # the sandbox's default, not the other's
+    assert created["sheets"][0]["properties"]["title"] == "Página1"
+    english = sheets_api.spreadsheets().create(body={"properties": {"locale": "en_US"}}).execute()
+    assert english["sheets"][0]["properties"]["title"] == "Sheet1"
