@@ -44,6 +44,7 @@ SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 EMULATED_KINDS = frozenset({
     "appendDimension", "insertDimension", "deleteDimension", "repeatCell", "setDataValidation",
     "addSheet", "deleteSheet", "updateSheetProperties", "updateSpreadsheetProperties", "sortRange",
+    "copyPaste", "cutPaste",
 })
 # Drive calls whose effect on a spreadsheet the replay cannot mirror (content comes from Drive).
 UNMIRRORED_DRIVE = ("/copy", "/upload/", "/export", "/comments")

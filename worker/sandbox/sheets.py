@@ -786,6 +786,56 @@ def _sort_range(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, 
     return {}
 
 
+def _paste(src: Sheet, box: tuple[int, int, int, int], dst: Sheet, at: tuple[int, int], size: tuple[int, int],
+           paste_type: str) -> None:
+    """Copy the source box (values, number formats, validations) to ``at``, tiled over ``size``
+    rows × columns as Sheets does when the destination is larger than the source."""
+    r0, c0, r1, c1 = box
+    cells = {(r, c): (src.get(r, c), src.number_format(r, c), src.validation(r, c))
+             for r in range(r0, r1) for c in range(c0, c1)}
+    h, w = r1 - r0, c1 - c0
+    for i in range(max(size[0], h)):
+        for j in range(max(size[1], w)):
+            v, fmt, rule = cells[(r0 + i % h, c0 + j % w)]
+            r, c = at[0] + i, at[1] + j
+            if r >= dst.row_count or c >= dst.col_count:
+                continue
+            if paste_type in ("PASTE_NORMAL", "PASTE_VALUES"):
+                dst.set(r, c, v)
+            if paste_type in ("PASTE_NORMAL", "PASTE_FORMAT") and fmt is not None:
+                dst.set_format((r, c, r + 1, c + 1), fmt)
+            if paste_type in ("PASTE_NORMAL", "PASTE_DATA_VALIDATION") and rule is not None:
+                dst.set_validation((r, c, r + 1, c + 1), rule)
+
+
+def _closed(sh: Sheet, r0: int, c0: int, r1: int | None, c1: int | None) -> tuple[int, int, int, int]:
+    return r0, c0, sh.row_count if r1 is None else r1, sh.col_count if c1 is None else c1
+
+
+def _copy_paste(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    src, *sbox = _grid_box(sp, body.get("source") or {}, where)
+    dst, *dbox = _grid_box(sp, body.get("destination") or {}, where)
+    box = _closed(src, *sbox)
+    d = _closed(dst, *dbox)
+    _paste(src, box, dst, (d[0], d[1]), (d[2] - d[0], d[3] - d[1]), body.get("pasteType") or "PASTE_NORMAL")
+    return {}
+
+
+def _cut_paste(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    src, *sbox = _grid_box(sp, body.get("source") or {}, where)
+    coord = body.get("destination") or {}
+    dst = _sheet_for(sp, coord.get("sheetId"), where)
+    box = _closed(src, *sbox)
+    moved = copy.deepcopy(src)  # the source as it was, so an overlapping destination reads it intact
+    for r in range(box[0], min(box[2], len(src.cells))):
+        for c in range(box[1], box[3]):
+            src.set(r, c, None)
+    src.formats = [(b, f) for b, f in src.formats if b != (box[0], box[1], box[2], box[3])]
+    at = (int(coord.get("rowIndex") or 0), int(coord.get("columnIndex") or 0))
+    _paste(moved, box, dst, at, (box[2] - box[0], box[3] - box[1]), body.get("pasteType") or "PASTE_NORMAL")
+    return {}
+
+
 BATCH_KINDS: dict[str, Any] = {
     "appendDimension": _append_dimension,
     "insertDimension": functools.partial(_dimension_change, kind="insertDimension"),
@@ -797,6 +847,8 @@ BATCH_KINDS: dict[str, Any] = {
     "addSheet": _add_sheet,
     "deleteSheet": _delete_sheet,
     "sortRange": _sort_range,
+    "copyPaste": _copy_paste,
+    "cutPaste": _cut_paste,
 }
 
 
