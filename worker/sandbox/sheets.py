@@ -808,24 +808,22 @@ def _paste(src: Sheet, box: tuple[int, int, int, int], dst: Sheet, at: tuple[int
                 dst.set_validation((r, c, r + 1, c + 1), rule)
 
 
-def _closed(sh: Sheet, r0: int, c0: int, r1: int | None, c1: int | None) -> tuple[int, int, int, int]:
-    return r0, c0, sh.row_count if r1 is None else r1, sh.col_count if c1 is None else c1
+def _closed(grid: tuple[Sheet, int, int, int | None, int | None]) -> tuple[Sheet, tuple[int, int, int, int]]:
+    sh, r0, c0, r1, c1 = grid
+    return sh, (r0, c0, sh.row_count if r1 is None else r1, sh.col_count if c1 is None else c1)
 
 
 def _copy_paste(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
-    src, *sbox = _grid_box(sp, body.get("source") or {}, where)
-    dst, *dbox = _grid_box(sp, body.get("destination") or {}, where)
-    box = _closed(src, *sbox)
-    d = _closed(dst, *dbox)
+    src, box = _closed(_grid_box(sp, body.get("source") or {}, where))
+    dst, d = _closed(_grid_box(sp, body.get("destination") or {}, where))
     _paste(src, box, dst, (d[0], d[1]), (d[2] - d[0], d[3] - d[1]), body.get("pasteType") or "PASTE_NORMAL")
     return {}
 
 
 def _cut_paste(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
-    src, *sbox = _grid_box(sp, body.get("source") or {}, where)
+    src, box = _closed(_grid_box(sp, body.get("source") or {}, where))
     coord = body.get("destination") or {}
     dst = _sheet_for(sp, coord.get("sheetId"), where)
-    box = _closed(src, *sbox)
     moved = copy.deepcopy(src)  # the source as it was, so an overlapping destination reads it intact
     for r in range(box[0], min(box[2], len(src.cells))):
         for c in range(box[1], box[3]):
