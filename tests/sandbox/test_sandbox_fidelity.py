@@ -148,3 +148,13 @@ def test_a_spreadsheet_that_does_not_exist_is_404_for_every_method(sheets_api):
         with pytest.raises(HttpError) as exc:
             call.execute()
         assert exc.value.status_code == 404
+
+
+def test_grid_data_follows_the_field_mask_when_one_is_given(sheets_api, gc, ws):
+    get = sheets_api.spreadsheets().get
+    masked = get(spreadsheetId=SID, ranges=[f"{Q}!A1:B2"], fields="sheets(data(rowData(values(formattedValue))))").execute()
+    assert masked["sheets"][0]["data"][0]["rowData"][0]["values"][0] == {"formattedValue": "Carimbo de data/hora"}
+    ignored = get(spreadsheetId=SID, includeGridData=True, fields="sheets.properties.title").execute()
+    assert ignored == {"sheets": [{"properties": {"title": WS}}]}
+    plain = get(spreadsheetId=SID, ranges=[f"{Q}!A1"], includeGridData=True).execute()
+    assert plain["sheets"][0]["data"][0]["rowData"][0]["values"][0]["formattedValue"] == "Carimbo de data/hora"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -231,9 +232,10 @@ def _extended(v: Any, formula_ok: bool) -> dict[str, Any]:
 
 def spreadsheets_get(ctx: Ctx) -> Reply:
     sp = spreadsheet(ctx.state, ctx.params["spreadsheetId"])
-    # Grid data comes with includeGridData, or when the field mask asks for it (Google's rule).
-    fields = ctx.q("fields") or ""
-    grid = ctx.q_bool("includeGridData") or ".data" in fields.replace("/", ".") or "(data" in fields
+    # Google: includeGridData "is ignored if a field mask was set"; then the mask decides
+    # (gspread reads notes with fields=sheets.data.rowData.values.note and no includeGridData).
+    fields = ctx.q("fields")
+    grid = "data" in re.split(r"[./,()\s]+", fields) if fields else ctx.q_bool("includeGridData")
     return Reply(body=spreadsheet_resource(sp, grid, ctx.q_list("ranges")))
 
 
