@@ -158,3 +158,33 @@ def test_grid_data_follows_the_field_mask_when_one_is_given(sheets_api, gc, ws):
     assert ignored == {"sheets": [{"properties": {"title": WS}}]}
     plain = get(spreadsheetId=SID, ranges=[f"{Q}!A1"], includeGridData=True).execute()
     assert plain["sheets"][0]["data"][0]["rowData"][0]["values"][0]["formattedValue"] == "Carimbo de data/hora"
+
+
+def test_a_named_range_is_kept_listed_and_readable_by_name(gc, ws, sheets_api):
+    rng = {"sheetId": ws.id, "startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 1, "endColumnIndex": 3}
+    reply = _batch(gc, {"addNamedRange": {"namedRange": {"name": "Cabecalho", "range": rng}}})
+    created = reply["replies"][0]["addNamedRange"]["namedRange"]
+    assert created["range"] == {k: v for k, v in rng.items() if k != "sheetId"}  # sheetId 0 left out
+    body = sheets_api.spreadsheets().values().get(spreadsheetId=SID, range=f"{Q}!Cabecalho").execute()
+    assert body["range"] == f"{Q}!B1:C2"
+    assert body["values"][0] == ["Endereço de e-mail", "Nome completo"]
+    listed = sheets_api.spreadsheets().get(spreadsheetId=SID, fields="namedRanges").execute()
+    assert [n["name"] for n in listed["namedRanges"]] == ["Cabecalho"]
+    _batch(gc, {"deleteNamedRange": {"namedRangeId": created["namedRangeId"]}})
+    assert sheets_api.spreadsheets().get(spreadsheetId=SID, fields="namedRanges").execute() == {}
+
+
+def test_protected_ranges_and_groups_are_kept_as_sheet_metadata(gc, ws, sheets_api):
+    rng = {"sheetId": ws.id, "startRowIndex": 0, "endRowIndex": 1}
+    added = _batch(gc, {"addProtectedRange": {"protectedRange": {"range": rng, "warningOnly": True}}},
+                   {"addDimensionGroup": {"range": {"sheetId": ws.id, "dimension": "ROWS", "startIndex": 1, "endIndex": 5}}})
+    protected = added["replies"][0]["addProtectedRange"]["protectedRange"]
+    assert (protected["warningOnly"], protected["requestingUserCanEdit"]) == (True, True)
+    assert added["replies"][1]["addDimensionGroup"]["dimensionGroups"] == [
+        {"range": {"dimension": "ROWS", "startIndex": 1, "endIndex": 5}, "depth": 1}]
+    sheet = sheets_api.spreadsheets().get(spreadsheetId=SID).execute()["sheets"][0]
+    assert len(sheet["protectedRanges"]) == 1 and len(sheet["rowGroups"]) == 1
+    removed = _batch(gc, {"deleteProtectedRange": {"protectedRangeId": protected["protectedRangeId"]}},
+                     {"deleteDimensionGroup": {"range": {"sheetId": ws.id, "dimension": "ROWS", "startIndex": 1, "endIndex": 5}}})
+    assert removed["replies"] == [{}, {"deleteDimensionGroup": {}}]
+    assert "protectedRanges" not in sheets_api.spreadsheets().get(spreadsheetId=SID).execute()["sheets"][0]

@@ -44,7 +44,8 @@ SPREADSHEET_MIME = "application/vnd.google-apps.spreadsheet"
 EMULATED_KINDS = frozenset({
     "appendDimension", "insertDimension", "deleteDimension", "repeatCell", "setDataValidation",
     "addSheet", "deleteSheet", "updateSheetProperties", "updateSpreadsheetProperties", "sortRange",
-    "copyPaste", "cutPaste",
+    "copyPaste", "cutPaste", "addNamedRange", "updateNamedRange", "deleteNamedRange", "addProtectedRange",
+    "deleteProtectedRange", "addDimensionGroup", "deleteDimensionGroup",
 })
 # Drive calls whose effect on a spreadsheet the replay cannot mirror (content comes from Drive).
 UNMIRRORED_DRIVE = ("/copy", "/upload/", "/export", "/comments")
@@ -141,7 +142,7 @@ def emulated(interactions: list[dict[str, Any]]) -> tuple[bool, str]:
                 return False, f"request kind {', '.join(other)} is not emulated"
         query = parse_qs(urlsplit(uri).query)
         wanted = ",".join(query.get("fields", []))
-        if any(f in wanted for f in ("note", "namedRanges", "columnMetadata")):
+        if any(f in wanted for f in ("note", "columnMetadata")):
             return False, f"fields={wanted} reads what is not emulated"
     return True, ""
 
@@ -155,7 +156,8 @@ class Replayer:
         self.state = State(spreadsheet_id="replay-unused", worksheet="Sheet1", time_zone="Etc/GMT", locale="en_US")
         self.state.spreadsheets.clear()
         self.app = SandboxApp(self.state)
-        self.sheet_ids: dict[int, int] = {}  # recorded sheetId -> sandbox sheetId
+        # ids Google chose (sheetId, namedRangeId, protectedRangeId) -> the sandbox's
+        self.ids: dict[str, dict[Any, Any]] = {"sheetId": {}, "namedRangeId": {}, "protectedRangeId": {}}
 
     def new_spreadsheet(self, sid: str, title: str) -> None:
         sp = Spreadsheet(sid, title=title, locale="en_US", time_zone="Etc/GMT")
@@ -182,9 +184,13 @@ class Replayer:
                 sp.title = got.get("name") or sp.title
                 self.state.spreadsheets[got["id"]] = sp
 
+    @property
+    def sheet_ids(self) -> dict[Any, Any]:
+        return self.ids["sheetId"]
+
     def _map_ids(self, value: Any) -> Any:
         if isinstance(value, dict):
-            return {k: (self.sheet_ids.get(v, v) if k == "sheetId" and isinstance(v, int) else self._map_ids(v))
+            return {k: (self.ids[k].get(v, v) if k in self.ids and not isinstance(v, (dict, list)) else self._map_ids(v))
                     for k, v in value.items()}
         if isinstance(value, list):
             return [self._map_ids(v) for v in value]
@@ -216,16 +222,20 @@ class Replayer:
         except json.JSONDecodeError:
             return code, data.decode("utf-8", "replace")
 
-    def learn_sheet_ids(self, expected: Any, got: Any) -> None:
-        """Map the sheetIds Google chose in addSheet/duplicateSheet replies to the sandbox's."""
+    def learn_ids(self, expected: Any, got: Any) -> None:
+        """Map the ids Google chose in addSheet/duplicateSheet/addNamedRange/addProtectedRange
+        replies to the ones the sandbox chose."""
         if not (isinstance(expected, dict) and isinstance(got, dict)):
             return
+        where = {"addSheet": ("properties", "sheetId"), "duplicateSheet": ("properties", "sheetId"),
+                 "addNamedRange": ("namedRange", "namedRangeId"),
+                 "addProtectedRange": ("protectedRange", "protectedRangeId")}
         for e, g in zip(expected.get("replies") or [], got.get("replies") or [], strict=False):
-            for kind in ("addSheet", "duplicateSheet"):
-                ep = ((e or {}).get(kind) or {}).get("properties") or {}
-                gp = ((g or {}).get(kind) or {}).get("properties") or {}
-                if "sheetId" in ep and "sheetId" in gp:
-                    self.sheet_ids[ep["sheetId"]] = gp["sheetId"]
+            for kind, (part, key) in where.items():
+                ep = ((e or {}).get(kind) or {}).get(part) or {}
+                gp = ((g or {}).get(kind) or {}).get(part) or {}
+                if key in ep and key in gp:
+                    self.ids[key][ep[key]] = gp[key]
 
     def run(self, interactions: list[dict[str, Any]]) -> list[Outcome]:
         out = []
@@ -237,7 +247,7 @@ class Replayer:
             expected_code, expected = it["response"]["status"]["code"], _response_json(it)
             code, got = self.call(it)
             if mid == "sheets.spreadsheets.batchUpdate":
-                self.learn_sheet_ids(expected, got)
+                self.learn_ids(expected, got)
             e_view = view(mid, expected_code, expected, self.sheet_ids)
             g_view = view(mid, code, got, {})
             short = (mid or "unknown").removeprefix("sheets.spreadsheets.")
@@ -278,12 +288,25 @@ def _sheet(sheet: dict[str, Any]) -> dict[str, Any]:
         **_pick(props, "title", "index", "hidden"),
         **_pick(grid, "rowCount", "columnCount", "frozenRowCount", "frozenColumnCount"),
     }
+    for key in ("protectedRanges", "rowGroups", "columnGroups"):
+        if sheet.get(key):
+            out[key] = [_no_ids(item, "protectedRangeId") for item in sheet[key]]
     if "data" in sheet:
         out["data"] = [
             {**_pick(d, "startRow", "startColumn"),
              "rows": _trim_rows([[_cell(c) for c in (r.get("values") or [])] for r in d.get("rowData") or []])}
             for d in sheet["data"]
         ]
+    return out
+
+
+def _no_ids(item: dict[str, Any], id_key: str) -> dict[str, Any]:
+    """An item without what each side chose on its own: its id, the range's sheetId, and the
+    accounts named as editors (Google's test account is not the sandbox's)."""
+    out: dict[str, Any] = {k: (sorted(v) if k == "editors" else v) for k, v in item.items() if k != id_key}
+    rng = out.get("range")
+    if isinstance(rng, dict):
+        out["range"] = {k: v for k, v in rng.items() if k != "sheetId"}
     return out
 
 
@@ -327,6 +350,13 @@ def view(method: str | None, code: int, body: Any, sheet_ids: dict[int, int]) ->
             for kind in ("addSheet", "duplicateSheet"):
                 if kind in (r or {}):
                     entry[kind] = _sheet(r[kind])
+            for kind, part, id_key in (("addNamedRange", "namedRange", "namedRangeId"),
+                                       ("addProtectedRange", "protectedRange", "protectedRangeId")):
+                if kind in (r or {}):
+                    entry[kind] = _no_ids(r[kind].get(part) or {}, id_key)
+            for kind in ("addDimensionGroup", "deleteDimensionGroup"):
+                if kind in (r or {}):
+                    entry[kind] = [_no_ids(g, "") for g in r[kind].get("dimensionGroups") or []]
             replies.append(entry)
         out: dict[str, Any] = {"replies": replies}
         if "updatedSpreadsheet" in body:
@@ -337,6 +367,8 @@ def view(method: str | None, code: int, body: Any, sheet_ids: dict[int, int]) ->
         out = _pick(props, "title", "locale", "timeZone")
         if "sheets" in body:
             out["sheets"] = [_sheet(s) for s in body["sheets"]]
+        if "namedRanges" in body:
+            out["namedRanges"] = [_no_ids(nr, "namedRangeId") for nr in body["namedRanges"]]
         return out
     return body
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from worker.sandbox import a1, serial
 from worker.sandbox.context import Ctx, Reply
 from worker.sandbox.errors import ApiError, bad_request
-from worker.sandbox.state import Sheet, Spreadsheet, State
+from worker.sandbox.state import DEFAULT_USER_EMAIL, Sheet, Spreadsheet, State
 
 
 class Formula(str):
@@ -43,6 +43,9 @@ def _grid_error(sh: Sheet, text: str) -> ApiError:
 
 
 def resolve(sp: Spreadsheet, text: str) -> tuple[Sheet, a1.A1Range]:
+    named = _named_range(sp, text)
+    if named is not None:
+        return named
     titles = [s.title for s in sp.sheets]
     try:
         rng = a1.parse(text, titles)
@@ -56,6 +59,25 @@ def resolve(sp: Spreadsheet, text: str) -> tuple[Sheet, a1.A1Range]:
             raise bad_request(f"Unable to parse range: {text}")
         sh = found
     return sh, rng
+
+
+def _named_range(sp: Spreadsheet, text: str) -> tuple[Sheet, a1.A1Range] | None:
+    """A named range given alone or after a sheet title (``'Sheet1'!NamedRange`` reads the
+    named range, as Google answered); names compare case-insensitively, as in Sheets."""
+    if not sp.named_ranges:
+        return None
+    try:
+        _title, name = a1.split_sheet(text)
+    except a1.A1Error:
+        return None
+    name = name or text
+    for nr in sp.named_ranges:
+        if nr["name"].lower() == name.strip().lower():
+            gr = nr.get("range") or {}
+            sh = sp.sheet_by_id(int(gr.get("sheetId") or 0)) or sp.sheets[0]
+            return sh, a1.A1Range(sh.title, gr.get("startRowIndex") or 0, gr.get("startColumnIndex") or 0,
+                                  gr.get("endRowIndex"), gr.get("endColumnIndex"))
+    return None
 
 
 def read_box(sh: Sheet, rng: a1.A1Range) -> tuple[int, int, int, int]:
@@ -165,16 +187,20 @@ def spreadsheet_resource(sp: Spreadsheet, grid_data: bool = False, ranges: list[
         if ranges and sh.title not in wanted:
             continue
         entry: dict[str, Any] = {"properties": sh.properties()}
+        entry.update({k: copy.deepcopy(v) for k, v in sh.metadata.items() if v})
         if grid_data:
             boxes = wanted.get(sh.title) or [(0, 0, sh.row_count, sh.col_count)]
             entry["data"] = [_grid_data(sh, box, sp.locale) for box in boxes]
         sheets.append(entry)
-    return {
+    out = {
         "spreadsheetId": sp.spreadsheet_id,
         "properties": sp.properties(),
         "sheets": sheets,
         "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{sp.spreadsheet_id}/edit",
     }
+    if sp.named_ranges:
+        out["namedRanges"] = copy.deepcopy(sp.named_ranges)
+    return out
 
 
 def _grid_data(sh: Sheet, box: tuple[int, int, int, int], locale: str) -> dict[str, Any]:
@@ -836,6 +862,106 @@ def _cut_paste(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, A
     return {}
 
 
+def _echo_range(gr: dict[str, Any]) -> dict[str, Any]:
+    """A GridRange or DimensionRange as Google echoes it: the indices given, zeros included
+    (they are optional fields), but ``sheetId`` 0 left out (a plain int, omitted at 0)."""
+    keys = ("sheetId", "dimension", "startRowIndex", "endRowIndex", "startColumnIndex", "endColumnIndex",
+            "startIndex", "endIndex")
+    return {k: gr[k] for k in keys if gr.get(k) is not None and not (k == "sheetId" and not gr[k])}
+
+
+def _new_id(existing: list[Any], start: int = 1_000_001) -> int:
+    return max([start - 1, *(int(x) for x in existing)]) + 1
+
+
+def _add_named_range(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    nr = body.get("namedRange") or {}
+    name = str(nr.get("name") or "")
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", name) or re.fullmatch(r"[A-Za-z]{1,3}\d+", name):
+        raise bad_request(f"Invalid {where}: Invalid namedRange.name: {name!r}")
+    if any(n["name"].lower() == name.lower() for n in sp.named_ranges):
+        raise bad_request(f"Invalid {where}: A named range with the name \"{name}\" already exists.")
+    _grid_box(sp, nr.get("range") or {}, where)
+    created = {"namedRangeId": str(_new_id([n["namedRangeId"] for n in sp.named_ranges])), "name": name,
+               "range": _echo_range(nr.get("range") or {})}
+    sp.named_ranges.append(created)
+    return {"addNamedRange": {"namedRange": copy.deepcopy(created)}}
+
+
+def _find_named(sp: Spreadsheet, rid: Any, where: str) -> dict[str, Any]:
+    for nr in sp.named_ranges:
+        if nr["namedRangeId"] == str(rid):
+            return nr
+    raise bad_request(f"Invalid {where}: No named range with id {rid}")
+
+
+def _update_named_range(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    given = body.get("namedRange") or {}
+    nr = _find_named(sp, given.get("namedRangeId"), where)
+    fields = _mask_paths(body.get("fields"))
+    if not fields:
+        raise bad_request(f"Invalid {where}: At least one field must be updated, but none were specified.")
+    if _covered(fields, "name") and given.get("name"):
+        nr["name"] = given["name"]
+    if _covered(fields, "range") and given.get("range") is not None:
+        _grid_box(sp, given["range"], where)
+        nr["range"] = _echo_range(given["range"])
+    return {}
+
+
+def _delete_named_range(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    sp.named_ranges.remove(_find_named(sp, body.get("namedRangeId"), where))
+    return {}
+
+
+def _add_protected_range(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    """Kept as metadata: the sandbox has one user, who may edit what they protect (Google
+    answers ``requestingUserCanEdit: true`` to the service account that asked)."""
+    pr = body.get("protectedRange") or {}
+    sh, *_ = _grid_box(sp, pr.get("range") or {}, where)
+    existing = [p["protectedRangeId"] for s in sp.sheets for p in s.metadata.get("protectedRanges", [])]
+    created: dict[str, Any] = {"protectedRangeId": _new_id(existing), "range": _echo_range(pr.get("range") or {})}
+    for key in ("description", "warningOnly"):
+        if pr.get(key):
+            created[key] = pr[key]
+    created.update(requestingUserCanEdit=True, editors={})
+    # Google answers with no editors but lists the owner on later reads.
+    sh.metadata.setdefault("protectedRanges", []).append({**created, "editors": {"users": [DEFAULT_USER_EMAIL]}})
+    return {"addProtectedRange": {"protectedRange": copy.deepcopy(created)}}
+
+
+def _delete_protected_range(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    rid = body.get("protectedRangeId")
+    for sh in sp.sheets:
+        for pr in sh.metadata.get("protectedRanges", []):
+            if pr["protectedRangeId"] == rid:
+                sh.metadata["protectedRanges"].remove(pr)
+                return {}
+    raise bad_request(f"Invalid {where}: No protected range with id: {rid}")
+
+
+def _dimension_group(sp: Spreadsheet, body: dict[str, Any], where: str, *, kind: str) -> dict[str, Any]:
+    """Row and column groups as metadata; a group inside others is one level deeper."""
+    dr = body.get("range") or {}
+    sh = _sheet_for(sp, dr.get("sheetId"), where)
+    key = "rowGroups" if dr.get("dimension") == "ROWS" else "columnGroups"
+    groups = sh.metadata.setdefault(key, [])
+    span = (int(dr.get("startIndex") or 0), int(dr.get("endIndex") or 0))
+    if span[1] <= span[0]:
+        raise bad_request(f"Invalid {where}: endIndex must be greater than startIndex")
+    same = [g for g in groups if (g["range"].get("startIndex", 0), g["range"].get("endIndex", 0)) == span]
+    if kind == "addDimensionGroup":
+        depth = 1 + sum(1 for g in groups
+                        if g["range"].get("startIndex", 0) <= span[0] and span[1] <= g["range"].get("endIndex", 0))
+        groups.append({"range": _echo_range(dr), "depth": depth})
+    elif same:
+        groups.remove(same[-1])
+    else:
+        raise bad_request(f"Invalid {where}: No group found for the given range.")
+    reply = {"dimensionGroups": copy.deepcopy(groups)} if groups else {}
+    return {kind: reply}
+
+
 BATCH_KINDS: dict[str, Any] = {
     "appendDimension": _append_dimension,
     "insertDimension": functools.partial(_dimension_change, kind="insertDimension"),
@@ -849,6 +975,13 @@ BATCH_KINDS: dict[str, Any] = {
     "sortRange": _sort_range,
     "copyPaste": _copy_paste,
     "cutPaste": _cut_paste,
+    "addNamedRange": _add_named_range,
+    "updateNamedRange": _update_named_range,
+    "deleteNamedRange": _delete_named_range,
+    "addProtectedRange": _add_protected_range,
+    "deleteProtectedRange": _delete_protected_range,
+    "addDimensionGroup": functools.partial(_dimension_group, kind="addDimensionGroup"),
+    "deleteDimensionGroup": functools.partial(_dimension_group, kind="deleteDimensionGroup"),
 }
 
 

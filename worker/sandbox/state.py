@@ -66,6 +66,9 @@ class Sheet:
     formats: list[tuple[Box, dict[str, Any]]] = field(default_factory=list)  # later wins
     validations: list[tuple[Box, dict[str, Any] | None]] = field(default_factory=list)  # later wins; None clears
     extra_properties: dict[str, Any] = field(default_factory=dict)
+    # Sheet-resource lists kept as metadata, by their API key: "protectedRanges", "rowGroups",
+    # "columnGroups" (not moved by later row or column changes).
+    metadata: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # While a value write runs (sheets._atomic_values): (row, col, old value, rows before,
     # row length before or -1) per ``set``, so a failed write is undone without deep-copying
     # the whole sheet first.
@@ -227,6 +230,7 @@ class Spreadsheet:
     time_zone: str = DEFAULT_TIMEZONE
     sheets: list[Sheet] = field(default_factory=list)
     next_sheet_id: int = 1
+    named_ranges: list[dict[str, Any]] = field(default_factory=list)  # NamedRange resources
 
     def sheet_by_title(self, title: str) -> Sheet | None:
         for s in self.sheets:
