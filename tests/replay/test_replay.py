@@ -23,7 +23,7 @@ def result() -> tuple[replay.Report, dict[str, str]]:
 
 def test_every_kept_cassette_is_inside_what_the_sandbox_claims_to_emulate(result):
     _report, excluded = result
-    assert len(CASSETTES) == 106
+    assert len(CASSETTES) == 117
     assert excluded == {}
 
 

@@ -188,3 +188,53 @@ def test_protected_ranges_and_groups_are_kept_as_sheet_metadata(gc, ws, sheets_a
                      {"deleteDimensionGroup": {"range": {"sheetId": ws.id, "dimension": "ROWS", "startIndex": 1, "endIndex": 5}}})
     assert removed["replies"] == [{}, {"deleteDimensionGroup": {}}]
     assert "protectedRanges" not in sheets_api.spreadsheets().get(spreadsheetId=SID).execute()["sheets"][0]
+
+
+def test_notes_written_with_update_cells_are_read_back_through_the_field_mask(gc, ws, sheets_api):
+    _batch(gc, {"updateCells": {
+        "range": {"sheetId": ws.id, "startRowIndex": 1, "endRowIndex": 2, "startColumnIndex": 1, "endColumnIndex": 2},
+        "rows": [{"values": [{"note": "ligar antes"}]}], "fields": "note"}})
+    body = sheets_api.spreadsheets().get(spreadsheetId=SID, ranges=[f"{Q}!A1:C3"],
+                                         fields="sheets.data.rowData.values.note").execute()
+    notes = [[c.get("note") for c in row.get("values", [])] for row in body["sheets"][0]["data"][0]["rowData"]]
+    assert notes[:2] == [[None, None, None], [None, "ligar antes", None]]
+    assert all(n is None for row in notes[2:] for n in row)
+    assert ws.get("B2")[0][0] != ""  # the cell's value is untouched
+
+
+def test_merges_are_listed_per_merge_type_and_removed_by_unmerge(gc, sheets_api):
+    ws = gc.open_by_key(SID).add_worksheet("juntas", 4, 4)
+    rng = {"sheetId": ws.id, "startRowIndex": 0, "endRowIndex": 2, "startColumnIndex": 0, "endColumnIndex": 2}
+
+    def merges():
+        sheets = sheets_api.spreadsheets().get(spreadsheetId=SID, fields="sheets(merges)").execute()["sheets"]
+        return [m for s in sheets for m in s.get("merges", [])]
+
+    _batch(gc, {"mergeCells": {"range": rng, "mergeType": "MERGE_ROWS"}})
+    assert len(merges()) == 2
+    _batch(gc, {"mergeCells": {"range": rng, "mergeType": "MERGE_ALL"}})  # replaces both, as Google did
+    assert merges() == [rng]
+    _batch(gc, {"unmergeCells": {"range": rng}})
+    assert merges() == []
+
+
+def test_a_basic_filter_reads_back_closed_to_the_grid_and_is_cleared(gc, sheets_api):
+    ws = gc.open_by_key(SID).add_worksheet("filtro", 20, 20)
+    _batch(gc, {"setBasicFilter": {"filter": {"range": {"sheetId": ws.id}}}})
+    sheet = sheets_api.spreadsheets().get(spreadsheetId=SID, ranges=["filtro"]).execute()["sheets"][0]
+    assert sheet["basicFilter"]["range"] == {"sheetId": ws.id, "startRowIndex": 0, "endRowIndex": 20,
+                                             "startColumnIndex": 0, "endColumnIndex": 20}
+    _batch(gc, {"clearBasicFilter": {"sheetId": ws.id}})
+    assert "basicFilter" not in sheets_api.spreadsheets().get(spreadsheetId=SID, ranges=["filtro"]).execute()["sheets"][0]
+
+
+def test_a_tab_colour_is_kept_at_eight_bits_a_channel_and_null_clears_it(gc, ws, sheets_api):
+    def tab():
+        return sheets_api.spreadsheets().get(spreadsheetId=SID).execute()["sheets"][0]["properties"].get("tabColorStyle")
+
+    _batch(gc, {"updateSheetProperties": {"properties": {"sheetId": ws.id, "tabColorStyle": {
+        "rgbColor": {"red": 1, "green": 0, "blue": 0.5}}}, "fields": "tabColorStyle"}})
+    assert tab() == {"rgbColor": {"red": 1, "blue": 0.49803922}}  # as Google answered
+    _batch(gc, {"updateSheetProperties": {"properties": {"sheetId": ws.id, "tabColorStyle": {"rgbColor": None}},
+                                          "fields": "tabColorStyle"}})
+    assert tab() is None

@@ -45,7 +45,8 @@ EMULATED_KINDS = frozenset({
     "appendDimension", "insertDimension", "deleteDimension", "repeatCell", "setDataValidation",
     "addSheet", "deleteSheet", "updateSheetProperties", "updateSpreadsheetProperties", "sortRange",
     "copyPaste", "cutPaste", "addNamedRange", "updateNamedRange", "deleteNamedRange", "addProtectedRange",
-    "deleteProtectedRange", "addDimensionGroup", "deleteDimensionGroup",
+    "deleteProtectedRange", "addDimensionGroup", "deleteDimensionGroup", "mergeCells", "unmergeCells",
+    "setBasicFilter", "clearBasicFilter", "updateCells",
 })
 # Drive calls whose effect on a spreadsheet the replay cannot mirror (content comes from Drive).
 UNMIRRORED_DRIVE = ("/copy", "/upload/", "/export", "/comments")
@@ -142,7 +143,7 @@ def emulated(interactions: list[dict[str, Any]]) -> tuple[bool, str]:
                 return False, f"request kind {', '.join(other)} is not emulated"
         query = parse_qs(urlsplit(uri).query)
         wanted = ",".join(query.get("fields", []))
-        if any(f in wanted for f in ("note", "columnMetadata")):
+        if "columnMetadata" in wanted:
             return False, f"fields={wanted} reads what is not emulated"
     return True, ""
 
@@ -274,7 +275,7 @@ def _update(res: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cell(cell: dict[str, Any]) -> dict[str, Any]:
-    out = _pick(cell, "userEnteredValue", "effectiveValue", "formattedValue", "dataValidation")
+    out = _pick(cell, "userEnteredValue", "effectiveValue", "formattedValue", "dataValidation", "note")
     nf = (cell.get("userEnteredFormat") or {}).get("numberFormat")
     if nf:
         out["numberFormat"] = nf
@@ -285,12 +286,16 @@ def _sheet(sheet: dict[str, Any]) -> dict[str, Any]:
     props = sheet.get("properties") or {}
     grid = props.get("gridProperties") or {}
     out: dict[str, Any] = {
-        **_pick(props, "title", "index", "hidden"),
+        **_pick(props, "title", "index", "hidden", "tabColor", "tabColorStyle", "rightToLeft"),
         **_pick(grid, "rowCount", "columnCount", "frozenRowCount", "frozenColumnCount"),
     }
     for key in ("protectedRanges", "rowGroups", "columnGroups"):
         if sheet.get(key):
             out[key] = [_no_ids(item, "protectedRangeId") for item in sheet[key]]
+    if sheet.get("basicFilter"):
+        out["basicFilter"] = _no_ids(sheet["basicFilter"], "")
+    if sheet.get("merges"):
+        out["merges"] = [{k: v for k, v in m.items() if k != "sheetId"} for m in sheet["merges"]]
     if "data" in sheet:
         out["data"] = [
             {**_pick(d, "startRow", "startColumn"),

@@ -208,10 +208,12 @@ def _grid_data(sh: Sheet, box: tuple[int, int, int, int], locale: str) -> dict[s
     validation rule, cells up to the last such cell of the row (as Google trims them)."""
     r0, c0, r1, c1 = box
     ruled = [(b, rule) for b, rule in sh.validations if rule is not None]
-    row_end = max([sh.last_row()] + [sh.row_count if b[2] is None else b[2] for b, _ in ruled])
+    row_end = max([sh.last_row()] + [sh.row_count if b[2] is None else b[2] for b, _ in ruled]
+                  + [r + 1 for r, _c in sh.notes])
     rows = []
     for r in range(r0, min(r1, row_end)):
         width = len(sh.cells[r]) if r < len(sh.cells) else 0
+        width = max([width] + [c + 1 for (nr, c) in sh.notes if nr == r])
         for (b_r0, _b_c0, b_r1, b_c1), _rule in ruled:
             if b_r0 <= r and (b_r1 is None or r < b_r1):
                 width = max(width, sh.col_count if b_c1 is None else b_c1)
@@ -243,6 +245,8 @@ def _grid_cell(sh: Sheet, r: int, c: int, locale: str) -> dict[str, Any]:
     rule = sh.validation(r, c)
     if rule is not None:
         cell["dataValidation"] = copy.deepcopy(rule)
+    if (r, c) in sh.notes:
+        cell["note"] = sh.notes[(r, c)]
     return cell
 
 
@@ -738,8 +742,9 @@ def _update_sheet_properties(sp: Spreadsheet, body: dict[str, Any], where: str) 
             raise bad_request(f"Invalid {where}: You can't hide all the sheets in a document.")
     for key in ("hidden", "tabColor", "tabColorStyle", "rightToLeft"):
         if _covered(fields, key):
-            if props.get(key):
-                sh.extra_properties[key] = props[key]
+            value = _stored_color(props.get(key)) if key.startswith("tabColor") else props.get(key)
+            if value:
+                sh.extra_properties[key] = value
             else:  # false or cleared: Google's JSON leaves it out
                 sh.extra_properties.pop(key, None)
     if _covered(fields, "index") and props.get("index") is not None:
@@ -748,6 +753,23 @@ def _update_sheet_properties(sp: Spreadsheet, body: dict[str, Any], where: str) 
         for n, s in enumerate(sp.sheets):
             s.index = n
     return {}
+
+
+def _stored_color(value: Any) -> Any:
+    """A Color or ColorStyle as Google keeps it: 8 bits a channel (0.5 reads back as
+    0.49803922), zero channels left out, ``{"rgbColor": null}`` no colour at all."""
+    if not isinstance(value, dict):
+        return value
+    if "rgbColor" in value or "themeColor" in value:
+        rgb = _stored_color(value.get("rgbColor"))
+        return {"rgbColor": rgb} if rgb else ({"themeColor": value["themeColor"]} if value.get("themeColor") else None)
+    out = {}
+    for channel in ("red", "green", "blue", "alpha"):
+        v = value.get(channel)
+        if v:
+            q = int(float(v) * 255) / 255
+            out[channel] = json_number(round(q, 8))
+    return out or None
 
 
 def _update_spreadsheet_properties(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
@@ -962,6 +984,105 @@ def _dimension_group(sp: Spreadsheet, body: dict[str, Any], where: str, *, kind:
     return {kind: reply}
 
 
+def _merge_cells(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    """Merges are listed as Google lists them (MERGE_ROWS: one per row, MERGE_COLUMNS: one per
+    column); the values under them are kept (README: not emulated)."""
+    sh, r0, c0, r1, c1 = _closed_box(sp, body.get("range") or {}, where)
+    kind = body.get("mergeType") or "MERGE_ALL"
+    if kind == "MERGE_ROWS":
+        boxes = [(r, c0, r + 1, c1) for r in range(r0, r1)]
+    elif kind == "MERGE_COLUMNS":
+        boxes = [(r0, c, r1, c + 1) for c in range(c0, c1)]
+    else:
+        boxes = [(r0, c0, r1, c1)]
+    merges = sh.metadata.setdefault("merges", [])
+    for b0, b1, b2, b3 in boxes:
+        if (b2 - b0) * (b3 - b1) < 2:
+            continue  # a single cell is no merge
+        # Recorded: MERGE_ALL over two MERGE_ROWS merges replaces them.
+        merges[:] = [m for m in merges if not _overlaps(m, (b0, b1, b2, b3))]
+        merges.append(_echo_range({"sheetId": sh.sheet_id, "startRowIndex": b0, "endRowIndex": b2,
+                                   "startColumnIndex": b1, "endColumnIndex": b3}))
+    return {}
+
+
+def _overlaps(m: dict[str, Any], box: tuple[int, int, int, int]) -> bool:
+    r0, c0, r1, c1 = box
+    return (m.get("startRowIndex", 0) < r1 and r0 < m.get("endRowIndex", 0)
+            and m.get("startColumnIndex", 0) < c1 and c0 < m.get("endColumnIndex", 0))
+
+
+def _unmerge_cells(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    sh, *box = _closed_box(sp, body.get("range") or {}, where)
+    merges = sh.metadata.get("merges", [])
+    sh.metadata["merges"] = [m for m in merges if not _overlaps(m, (box[0], box[1], box[2], box[3]))]
+    return {}
+
+
+def _closed_box(sp: Spreadsheet, gr: dict[str, Any], where: str) -> tuple[Sheet, int, int, int, int]:
+    sh, box = _closed(_grid_box(sp, gr, where))
+    return sh, *box
+
+
+def _set_basic_filter(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    """Kept as metadata, its range closed to the grid as Google lists it (``{"sheetId": 0}`` on
+    a 20 × 20 sheet reads back as rows 0-20, columns 0-20); rows are not hidden."""
+    flt = body.get("filter") or {}
+    sh, r0, c0, r1, c1 = _closed_box(sp, flt.get("range") or {}, where)
+    rng = _echo_range({"sheetId": sh.sheet_id, "startRowIndex": r0, "endRowIndex": r1,
+                       "startColumnIndex": c0, "endColumnIndex": c1})
+    sh.metadata["basicFilter"] = {**{k: v for k, v in flt.items() if v and k != "range"}, "range": rng}
+    return {}
+
+
+def _clear_basic_filter(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    _sheet_for(sp, body.get("sheetId"), where).metadata.pop("basicFilter", None)
+    return {}
+
+
+def _update_cells(sp: Spreadsheet, body: dict[str, Any], where: str) -> dict[str, Any]:
+    """The fields of the mask (``note``, ``userEnteredValue``, ``dataValidation``,
+    ``userEnteredFormat.numberFormat``) set from ``rows``; with a ``range``, cells of the range
+    that ``rows`` leaves out are cleared of them, as Google documents."""
+    fields = _mask_paths(body.get("fields"))
+    if not fields:
+        raise bad_request(f"Invalid {where}: At least one field must be updated, but none were specified.")
+    rows = [(row or {}).get("values") or [] for row in body.get("rows") or []]
+    if body.get("range") is not None:
+        sh, r0, c0, r1, c1 = _closed_box(sp, body["range"], where)
+    else:
+        start = body.get("start") or {}
+        sh = _sheet_for(sp, start.get("sheetId"), where)
+        r0, c0 = int(start.get("rowIndex") or 0), int(start.get("columnIndex") or 0)
+        r1, c1 = r0 + len(rows), c0 + max((len(v) for v in rows), default=0)
+        if r1 > sh.row_count or c1 > sh.col_count:
+            raise bad_request(f"Invalid {where}: " + _grid_error(sh, a1.format_range(sh.title, r0, c0, r1, c1)).message)
+    for r in range(r0, r1):
+        line = rows[r - r0] if r - r0 < len(rows) else []
+        for c in range(c0, c1):
+            _update_cell(sh, r, c, (line[c - c0] if c - c0 < len(line) else None) or {}, fields, where)
+    return {}
+
+
+def _update_cell(sh: Sheet, r: int, c: int, cell: dict[str, Any], fields: list[str], where: str) -> None:
+    if _covered(fields, "note"):
+        if cell.get("note"):
+            sh.notes[(r, c)] = cell["note"]
+        else:
+            sh.notes.pop((r, c), None)
+    if _covered(fields, "userEnteredValue"):
+        ev = cell.get("userEnteredValue") or {}
+        value: Any = Formula(ev["formulaValue"]) if "formulaValue" in ev else next(
+            (ev[k] for k in ("stringValue", "numberValue", "boolValue") if k in ev), None)
+        sh.set(r, c, value)
+    if _covered(fields, "dataValidation"):
+        sh.set_validation((r, c, r + 1, c + 1), _validation_rule(cell.get("dataValidation"), where))
+    if _covered(fields, "userEnteredFormat.numberFormat"):
+        ok, nf = _get_path(cell, "userEnteredFormat.numberFormat")
+        if ok and nf:
+            sh.set_format((r, c, r + 1, c + 1), nf)
+
+
 BATCH_KINDS: dict[str, Any] = {
     "appendDimension": _append_dimension,
     "insertDimension": functools.partial(_dimension_change, kind="insertDimension"),
@@ -980,6 +1101,11 @@ BATCH_KINDS: dict[str, Any] = {
     "deleteNamedRange": _delete_named_range,
     "addProtectedRange": _add_protected_range,
     "deleteProtectedRange": _delete_protected_range,
+    "updateCells": _update_cells,
+    "mergeCells": _merge_cells,
+    "setBasicFilter": _set_basic_filter,
+    "clearBasicFilter": _clear_basic_filter,
+    "unmergeCells": _unmerge_cells,
     "addDimensionGroup": functools.partial(_dimension_group, kind="addDimensionGroup"),
     "deleteDimensionGroup": functools.partial(_dimension_group, kind="deleteDimensionGroup"),
 }

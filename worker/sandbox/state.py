@@ -66,9 +66,10 @@ class Sheet:
     formats: list[tuple[Box, dict[str, Any]]] = field(default_factory=list)  # later wins
     validations: list[tuple[Box, dict[str, Any] | None]] = field(default_factory=list)  # later wins; None clears
     extra_properties: dict[str, Any] = field(default_factory=dict)
-    # Sheet-resource lists kept as metadata, by their API key: "protectedRanges", "rowGroups",
-    # "columnGroups" (not moved by later row or column changes).
-    metadata: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Sheet-resource parts kept as metadata, by their API key: "merges", "protectedRanges",
+    # "rowGroups", "columnGroups", "basicFilter" (not moved by later row or column changes).
+    metadata: dict[str, Any] = field(default_factory=dict)
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> note; not moved either
     # While a value write runs (sheets._atomic_values): (row, col, old value, rows before,
     # row length before or -1) per ``set``, so a failed write is undone without deep-copying
     # the whole sheet first.
