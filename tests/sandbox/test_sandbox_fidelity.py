@@ -238,3 +238,13 @@ def test_a_tab_colour_is_kept_at_eight_bits_a_channel_and_null_clears_it(gc, ws,
     _batch(gc, {"updateSheetProperties": {"properties": {"sheetId": ws.id, "tabColorStyle": {"rgbColor": None}},
                                           "fields": "tabColorStyle"}})
     assert tab() is None
+
+
+def test_a_failing_batch_update_leaves_named_ranges_and_metadata_as_they_were(gc, ws, sheets_api):
+    rng = {"sheetId": ws.id, "startRowIndex": 0, "endRowIndex": 1, "startColumnIndex": 0, "endColumnIndex": 1}
+    with pytest.raises(Exception, match="No grid with id"):
+        _batch(gc, {"addNamedRange": {"namedRange": {"name": "Perdido", "range": rng}}},
+               {"mergeCells": {"range": {**rng, "endColumnIndex": 2}}},
+               {"deleteSheet": {"sheetId": 987654}})
+    body = sheets_api.spreadsheets().get(spreadsheetId=SID).execute()
+    assert "namedRanges" not in body and "merges" not in body["sheets"][0]

@@ -3,7 +3,9 @@ actions of the control surface (form submit/edit, sort, insert column, delete ro
 
 Behaviour copied from Google: ranges clip to the grid and anything outside it is a 400
 ("exceeds grid limits"); trailing empty cells/rows are trimmed and ``values`` is omitted when
-empty; RAW stores as-is while USER_ENTERED parses like a person typing in a pt_BR sheet.
+empty; ranges echo clipped to the grid, not trimmed to the data; RAW stores as-is while
+USER_ENTERED parses like a person typing in the spreadsheet's locale (serial.py). The replay
+of recorded Google traffic (replay.py, tests/replay) pins these answers.
 """
 
 from __future__ import annotations
@@ -1130,15 +1132,15 @@ def spreadsheets_batch_update(ctx: Ctx) -> Reply:
     requests = body.get("requests") or []
     if not requests:
         raise bad_request("Must specify at least one request.")
-    saved = (sp.title, sp.locale, sp.time_zone)
+    saved = (sp.title, sp.locale, sp.time_zone, copy.deepcopy(sp.named_ranges))
 
     def apply() -> list[dict[str, Any]]:
         return [_apply_request(ctx, sp, i, req) for i, req in enumerate(requests)]
 
     try:
         replies = _atomic(sp, apply)
-    except ApiError:
-        sp.title, sp.locale, sp.time_zone = saved
+    except ApiError:  # all or nothing: the spreadsheet's own parts too
+        sp.title, sp.locale, sp.time_zone, sp.named_ranges = saved
         raise
     out: dict[str, Any] = {"spreadsheetId": sp.spreadsheet_id, "replies": replies}
     if body.get("includeSpreadsheetInResponse"):
