@@ -356,6 +356,8 @@ class SandboxApp:
                         return ok(state.set_config(spec))
                     except KeyError as exc:
                         return fail(f"config: unknown field {exc.args[0]!r} (fields: {', '.join(state.config)})")
+                    except (ValueError, TypeError) as exc:
+                        return fail(f"config: {exc}")
                 if route == ("GET", "/_sandbox/config"):
                     return ok(state.config)
                 if route == ("POST", "/_sandbox/calendar/expire_sync_tokens"):
