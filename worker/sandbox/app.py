@@ -355,7 +355,9 @@ class SandboxApp:
                     try:
                         return ok(state.set_config(spec))
                     except KeyError as exc:
-                        return fail(f"unknown config key {exc.args[0]!r}")
+                        return fail(f"config: unknown field {exc.args[0]!r} (fields: {', '.join(state.config)})")
+                    except (ValueError, TypeError) as exc:
+                        return fail(f"config: {exc}")
                 if route == ("GET", "/_sandbox/config"):
                     return ok(state.config)
                 if route == ("POST", "/_sandbox/calendar/expire_sync_tokens"):
@@ -364,6 +366,8 @@ class SandboxApp:
                     state.sync_epoch += 1
                     return ok({"expired": True})
                 if route == ("POST", "/_sandbox/reset"):
+                    if spec:
+                        return fail(f"reset: unknown field {sorted(spec)[0]!r} (reset takes no fields)")
                     state.reset_all()
                     return ok({"reset": True})
                 actions = {
@@ -377,7 +381,9 @@ class SandboxApp:
                 if request.method == "POST" and route[1] in actions:
                     return ok(actions[route[1]](state, spec))
             return fail(f"no control endpoint {request.method} {path}", 404)
-        except (faults.FaultSpecError, sheets.ControlError, KeyError, ValueError, TypeError) as exc:
+        except (faults.FaultSpecError, sheets.ControlError) as exc:
+            return fail(str(exc))
+        except (KeyError, ValueError, TypeError) as exc:
             return fail(f"{type(exc).__name__}: {exc}")
 
     def dump(self) -> dict[str, Any]:

@@ -11,7 +11,23 @@ import sys
 import threading
 from types import FrameType
 
-from worker.sandbox.state import DEFAULT_SPREADSHEET_ID, DEFAULT_WORKSHEET
+from worker.sandbox.serial import LOCALES
+from worker.sandbox.state import (
+    DEFAULT_LOCALE,
+    DEFAULT_SPREADSHEET_ID,
+    DEFAULT_TIMEZONE,
+    DEFAULT_WORKSHEET,
+)
+
+
+def _zone(text: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise argparse.ArgumentTypeError(f"expected an IANA time zone such as America/Bahia, got {text!r}") from None
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--responses", metavar="FILE.csv", help="response rows to load (default: bundled sample)")
     p.add_argument("--spreadsheet-id", default=DEFAULT_SPREADSHEET_ID)
     p.add_argument("--worksheet", default=DEFAULT_WORKSHEET)
+    p.add_argument("--locale", default=DEFAULT_LOCALE, choices=sorted(LOCALES),
+                   help="the spreadsheet's locale: how typed (USER_ENTERED) text is read and values are shown")
+    p.add_argument("--time-zone", default=DEFAULT_TIMEZONE, metavar="ZONE", type=_zone,
+                   help="the spreadsheet's and calendars' IANA time zone (default %(default)s)")
     p.add_argument("--meet-pending-gets", type=int, default=0, metavar="N",
                    help="Meet creation reads back 'pending' for the first N insert/get answers")
     p.add_argument("--quota", action="store_true", help="enforce per-minute quotas (Sheets 60/min/user)")
@@ -40,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         sb = server.start(
             host=args.host, port=args.port, responses_csv=args.responses,
             spreadsheet_id=args.spreadsheet_id, worksheet=args.worksheet,
+            locale=args.locale, time_zone=args.time_zone,
             meet_pending_gets=args.meet_pending_gets, quota=args.quota,
             rewrite_message_id=args.rewrite_message_id, search_lag_s=args.search_lag_s,
             bounce_recipients=args.bounce_recipient,

@@ -24,31 +24,43 @@ class FaultSpecError(ValueError):
 def normalise(spec: Any) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise FaultSpecError("a fault is a JSON object")
-    unknown = set(spec) - FIELDS
+    unknown = sorted(set(spec) - FIELDS)
     if unknown:
-        raise FaultSpecError(f"unknown fault field(s): {', '.join(sorted(unknown))}")
+        raise FaultSpecError(f"faults: unknown field {unknown[0]!r} (fields: {', '.join(sorted(FIELDS))})")
     if "path_regex" not in spec:
-        raise FaultSpecError("path_regex is required")
+        raise FaultSpecError("faults: missing field 'path_regex'")
     if spec.get("status") is None and not spec.get("drop") and spec.get("delay_s") is None:
-        raise FaultSpecError("a fault needs status, drop or delay_s")
+        raise FaultSpecError("faults: a fault needs field 'status', 'drop' or 'delay_s'")
+
+    def number(key: str, default: Any, kind: type) -> Any:
+        value = spec.get(key, default)
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise FaultSpecError(f"faults: field {key!r} must be a number, not {value!r}") from None
+
+    if not isinstance(spec.get("headers") or {}, dict):
+        raise FaultSpecError("faults: field 'headers' must be an object")
     f = {
         "method": spec.get("method"),
         "path_regex": spec["path_regex"],
-        "status": None if spec.get("status") is None else int(spec["status"]),
-        "times": int(spec.get("times", 1)),
+        "status": number("status", None, int),
+        "times": number("times", 1, int),
         "after_effect": bool(spec.get("after_effect", False)),
         "reason": spec.get("reason"),
         "message": spec.get("message"),
         "headers": dict(spec.get("headers") or {}),
         "drop": bool(spec.get("drop", False)),
-        "delay_s": float(spec.get("delay_s") or 0),
+        "delay_s": number("delay_s", 0, float) or 0.0,
     }
     try:
         if f["method"]:
             re.compile(f["method"])
         re.compile(f["path_regex"])
     except re.error as exc:
-        raise FaultSpecError(f"bad regex: {exc}") from None
+        raise FaultSpecError(f"faults: field 'method' or 'path_regex' is not a regular expression: {exc}") from None
     return f
 
 

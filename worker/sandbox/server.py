@@ -18,7 +18,13 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from worker.sandbox import sample
 from worker.sandbox.app import SandboxApp
-from worker.sandbox.state import DEFAULT_SPREADSHEET_ID, DEFAULT_WORKSHEET, State
+from worker.sandbox.state import (
+    DEFAULT_LOCALE,
+    DEFAULT_SPREADSHEET_ID,
+    DEFAULT_TIMEZONE,
+    DEFAULT_WORKSHEET,
+    State,
+)
 
 MODES = ("meet_pending_gets", "quota", "rewrite_message_id", "search_lag_s", "bounce_recipients")
 
@@ -35,12 +41,14 @@ def build_state(
     spreadsheet_id: str = DEFAULT_SPREADSHEET_ID,
     worksheet: str = DEFAULT_WORKSHEET,
     now: datetime | None = None,
+    locale: str = DEFAULT_LOCALE,
+    time_zone: str = DEFAULT_TIMEZONE,
     **modes: Any,
 ) -> State:
     unknown = set(modes) - set(MODES)
     if unknown:
         raise TypeError(f"unknown sandbox mode(s): {', '.join(sorted(unknown))}")
-    state = State(spreadsheet_id=spreadsheet_id, worksheet=worksheet, modes=modes)
+    state = State(spreadsheet_id=spreadsheet_id, worksheet=worksheet, modes=modes, locale=locale, time_zone=time_zone)
     _, sheet = state.default_sheet()
     if responses_csv is None:
         sample.load_bundled(sheet, now or datetime.now().astimezone(), state.time_zone)
@@ -82,10 +90,12 @@ def start(
     spreadsheet_id: str = DEFAULT_SPREADSHEET_ID,
     worksheet: str = DEFAULT_WORKSHEET,
     now: datetime | None = None,
+    locale: str = DEFAULT_LOCALE,
+    time_zone: str = DEFAULT_TIMEZONE,
     **modes: Any,
 ) -> SandboxServer:
     """Serve the sandbox on ``host:port`` (0 = a free port) until ``.stop()``."""
-    state = build_state(responses_csv, spreadsheet_id, worksheet, now, **modes)
+    state = build_state(responses_csv, spreadsheet_id, worksheet, now, locale, time_zone, **modes)
     app = SandboxApp(state)
     server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
     server.daemon_threads = True  # type: ignore[attr-defined]  # ThreadingMixIn in threaded mode

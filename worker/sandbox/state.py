@@ -43,6 +43,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # followed by a DSN in the sender's mailbox, ``Action: failed`` / ``Action: delayed``.
     "bounce_recipients": [],
     "delayed_recipients": [],
+    # the form spreadsheet's (and new spreadsheets') locale and time zone
+    "locale": DEFAULT_LOCALE,
+    "time_zone": DEFAULT_TIMEZONE,
 }
 
 QUOTA_LIMIT_KEYS = frozenset(DEFAULT_CONFIG["quota_limits"])
@@ -58,9 +61,15 @@ class Sheet:
     row_count: int = 1000
     col_count: int = 26
     frozen_row_count: int = 0
+    frozen_column_count: int = 0
     cells: list[list[Any]] = field(default_factory=list)  # ragged; None = empty
     formats: list[tuple[Box, dict[str, Any]]] = field(default_factory=list)  # later wins
+    validations: list[tuple[Box, dict[str, Any] | None]] = field(default_factory=list)  # later wins; None clears
     extra_properties: dict[str, Any] = field(default_factory=dict)
+    # Sheet-resource parts kept as metadata, by their API key: "merges", "protectedRanges",
+    # "rowGroups", "columnGroups", "basicFilter" (not moved by later row or column changes).
+    metadata: dict[str, Any] = field(default_factory=dict)
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, col) -> note; not moved either
     # While a value write runs (sheets._atomic_values): (row, col, old value, rows before,
     # row length before or -1) per ``set``, so a failed write is undone without deep-copying
     # the whole sheet first.
@@ -117,6 +126,16 @@ class Sheet:
         self.formats = [(b, f) for (b, f) in self.formats if b != box]
         self.formats.append((box, dict(fmt)))
 
+    def validation(self, r: int, c: int) -> dict[str, Any] | None:
+        for (r0, c0, r1, c1), rule in reversed(self.validations):
+            if r0 <= r and (r1 is None or r < r1) and c0 <= c and (c1 is None or c < c1):
+                return rule
+        return None
+
+    def set_validation(self, box: Box, rule: dict[str, Any] | None) -> None:
+        self.validations = [(b, v) for (b, v) in self.validations if b != box]
+        self.validations.append((box, rule))
+
     def header_index(self, title: str) -> int | None:
         header = self.cells[0] if self.cells else []
         for i, v in enumerate(header):
@@ -131,12 +150,15 @@ class Sheet:
         self.cells[at:at] = [[] for _ in range(n)]
         self.row_count += n
         self.formats = [(_shift(b, 0, at, n), f) for b, f in self.formats]
+        self.validations = [(_shift(b, 0, at, n), f) for b, f in self.validations]
 
     def delete_rows(self, at: int, n: int) -> None:
         del self.cells[at : at + n]
         self.row_count = max(1, self.row_count - n)
         self.formats = [(_shift(b, 0, at + n, -n, lo=at), f) for b, f in self.formats]
         self.formats = [(b, f) for b, f in self.formats if b[2] is None or b[2] > b[0]]
+        self.validations = [(_shift(b, 0, at + n, -n, lo=at), f) for b, f in self.validations]
+        self.validations = [(b, f) for b, f in self.validations if b[2] is None or b[2] > b[0]]
 
     def insert_cols(self, at: int, n: int) -> None:
         for row in self.cells:
@@ -144,6 +166,7 @@ class Sheet:
                 row[at:at] = [None] * n
         self.col_count += n
         self.formats = [(_shift(b, 1, at, n), f) for b, f in self.formats]
+        self.validations = [(_shift(b, 1, at, n), f) for b, f in self.validations]
 
     def delete_cols(self, at: int, n: int) -> None:
         for row in self.cells:
@@ -151,6 +174,8 @@ class Sheet:
         self.col_count = max(1, self.col_count - n)
         self.formats = [(_shift(b, 1, at + n, -n, lo=at), f) for b, f in self.formats]
         self.formats = [(b, f) for b, f in self.formats if b[3] is None or b[3] > b[1]]
+        self.validations = [(_shift(b, 1, at + n, -n, lo=at), f) for b, f in self.validations]
+        self.validations = [(b, f) for b, f in self.validations if b[3] is None or b[3] > b[1]]
 
     def trimmed_values(self) -> list[list[Any]]:
         out = []
@@ -165,6 +190,8 @@ class Sheet:
         grid: dict[str, Any] = {"rowCount": self.row_count, "columnCount": self.col_count}
         if self.frozen_row_count:
             grid["frozenRowCount"] = self.frozen_row_count
+        if self.frozen_column_count:
+            grid["frozenColumnCount"] = self.frozen_column_count
         props = {"sheetId": self.sheet_id, "title": self.title, "index": self.index,
                  "sheetType": "GRID", "gridProperties": grid}
         props.update(self.extra_properties)
@@ -204,6 +231,7 @@ class Spreadsheet:
     time_zone: str = DEFAULT_TIMEZONE
     sheets: list[Sheet] = field(default_factory=list)
     next_sheet_id: int = 1
+    named_ranges: list[dict[str, Any]] = field(default_factory=list)  # NamedRange resources
 
     def sheet_by_title(self, title: str) -> Sheet | None:
         for s in self.sheets:
@@ -273,12 +301,15 @@ class State:
         worksheet: str = DEFAULT_WORKSHEET,
         time_zone: str = DEFAULT_TIMEZONE,
         modes: dict[str, Any] | None = None,
+        locale: str = DEFAULT_LOCALE,
     ) -> None:
         self.lock = threading.RLock()
         self.spreadsheet_id = spreadsheet_id
         self.worksheet = worksheet
         self.time_zone = time_zone
-        self.startup_modes = dict(modes or {})
+        self.locale = locale
+        # what /_sandbox/reset goes back to: start-up locale, zone and fidelity modes
+        self.startup_modes = {"locale": locale, "time_zone": time_zone, **(modes or {})}
         self.loaded: dict[str, Spreadsheet] = {}
         self.monotonic = time.monotonic
         self.clock = lambda: datetime.now().astimezone()
@@ -292,7 +323,7 @@ class State:
         with self.lock:
             self.spreadsheets: dict[str, Spreadsheet] = copy.deepcopy(self.loaded)
             if not self.spreadsheets:
-                sp = Spreadsheet(self.spreadsheet_id, time_zone=self.time_zone)
+                sp = Spreadsheet(self.spreadsheet_id, locale=self.locale, time_zone=self.time_zone)
                 sp.add_sheet(self.worksheet)
                 self.spreadsheets[self.spreadsheet_id] = sp
             self.calendars: dict[str, dict[str, StoredEvent]] = {}
@@ -331,15 +362,24 @@ class State:
                     config["quota_limits"].update(_quota_limits(value))
                 elif key in ("bounce_recipients", "delayed_recipients", "unshared_calendars"):
                     config[key] = _address_list(key, value)
-                elif key in ("meet_pending_gets",):
-                    config[key] = int(value)
-                elif key == "search_lag_s":
-                    config[key] = float(value)
+                elif key in ("locale", "time_zone"):
+                    config[key] = _sheet_setting(key, value)
+                elif key in ("meet_pending_gets", "search_lag_s"):
+                    try:
+                        config[key] = int(value) if key == "meet_pending_gets" else float(value)
+                    except (TypeError, ValueError):
+                        raise ValueError(f"{key}: expected a number, found {value!r}") from None
                 elif key in ("quota", "rewrite_message_id"):
                     config[key] = bool(value)
                 else:
                     config[key] = value
             self.config = config
+            if "locale" in changes or "time_zone" in changes:
+                # the form spreadsheet follows, and new spreadsheets take them
+                self.locale, self.time_zone = config["locale"], config["time_zone"]
+                sp = self.spreadsheets.get(self.spreadsheet_id)
+                if sp is not None:
+                    sp.locale, sp.time_zone = self.locale, self.time_zone
             return copy.deepcopy(self.config)
 
     # -- helpers ---------------------------------------------------------------------------
@@ -385,6 +425,20 @@ def _quota_limits(value: Any) -> dict[str, int]:
             raise ValueError(f"quota_limits.{name}: expected a whole number >= 0, found {limit!r}")
         out[name] = limit
     return out
+
+
+def _sheet_setting(key: str, value: Any) -> str:
+    """``locale`` one the sandbox knows, ``time_zone`` an IANA zone; anything else an error."""
+    if key == "locale" and value not in serial.LOCALES:
+        raise ValueError(f"locale: expected one of {', '.join(sorted(serial.LOCALES))}, found {value!r}")
+    if key == "time_zone":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(str(value))
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"time_zone: expected an IANA time zone such as America/Bahia, found {value!r}") from None
+    return str(value)
 
 
 def _address_list(key: str, value: Any) -> list[str]:
