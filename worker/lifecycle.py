@@ -28,6 +28,12 @@ class Status(StrEnum):
     NO_SHOW = "Não compareceu"  # chosen by staff, final
 
 
+# What the `Situação` dropdown offers: every status, then the staff actions.
+DROPDOWN: tuple[str, ...] = (
+    "Recebido", "Agendado", "Requer atenção", "Duplicado", "Pendente", "Cancelado",
+    "Realizado", "Não compareceu", "Cancelar", "Remarcar",
+)
+
 # Statuses after which balcao never acts on the request again.
 FINAL: frozenset[str] = frozenset({Status.CANCELLED, Status.DONE, Status.NO_SHOW})
 

@@ -20,7 +20,7 @@ from worker.journal import JournalError
 from worker.model import AdapterError, RequestRecord
 from worker.planners import writeback
 from worker.ports import CellWrite
-from worker.snapshot import PROTOCOL, TS, Snapshot, column
+from worker.snapshot import APPOINTMENT, PROTOCOL, STATUS, TS, Snapshot, column
 
 log = logging.getLogger("balcao.placement")
 
@@ -37,6 +37,9 @@ class Placement:
         self.sheet_tz = sheet_tz
         self.forced_rows: dict[str, int] = {}  # protocol → row that must be (re)written
         self.placed: set[str] = set()
+        # What the tick read in `Situação`/`Atendimento`, by row, to leave alone a row staff
+        # changed between the tick's read and its write (Sheets has no conditional write).
+        self.seen: tuple[Snapshot, IdentityView] | None = None
 
     def targets(self, view: IdentityView, unwritten: set[str]) -> dict[str, RequestRecord]:
         """The records whose cells must be written: this tick's changes, values a past
@@ -104,9 +107,11 @@ class Placement:
         """Re-read the identity columns just before writing (staff may have sorted meanwhile),
         then write every owned cell in ONE values.batchUpdate (RAW)."""
         cols = self.d.state.columns
-        ts_l, p_l = col_letter(cols[TS] + 1), col_letter(cols[PROTOCOL] + 1)
-        res = self.d.sheet.read([f"{ts_l}2:{ts_l}", f"{p_l}2:{p_l}"], by_column=True)
-        ts, proto = ColumnCells(column(res[0])), ColumnCells(column(res[1]))
+        keys = [k for k in (TS, PROTOCOL, STATUS, APPOINTMENT) if k in cols]
+        letters = [col_letter(cols[k] + 1) for k in keys]
+        res = self.d.sheet.read([f"{c}2:{c}" for c in letters], by_column=True)
+        fresh_cols = {k: ColumnCells(column(res[i])) for i, k in enumerate(keys)}
+        ts, proto = fresh_cols[TS], fresh_cols[PROTOCOL]
         fresh = locate(ts, proto, self.index.known, self.index.by_ts)
         cells: list[CellWrite] = []
         updated = intake.datetime_to_serial(self.now, self.sheet_tz)
@@ -115,6 +120,10 @@ class Placement:
             row = fresh.row_of.get(protocol)
             if row is None:
                 continue  # row deleted or unreadable: nothing to write; next tick looks again
+            if self._changed_since_read(protocol, row, fresh_cols):
+                log.info("%s: staff changed the row since this tick read it; written next tick",
+                         protocol)
+                continue
             cells.extend(writeback.cells(row, values, cols, updated))
             placed.append((protocol, values))
         if not cells:
@@ -123,6 +132,20 @@ class Placement:
         self.d.crash("after_sheet_write")
         self.exe.report.cells_written += len(cells)
         return placed
+
+    def _changed_since_read(
+        self, protocol: str, row: int, fresh: dict[str, ColumnCells]
+    ) -> bool:
+        if self.seen is None:
+            return False
+        snap, view = self.seen
+        was = view.row_of.get(protocol, self.forced_rows.get(protocol))
+        if was is None:
+            return False
+        for key, before in ((STATUS, snap.status), (APPOINTMENT, snap.appointment)):
+            if key in fresh and _same(fresh[key].get(row), before.get(was)) is False:
+                return True
+        return False
 
     def flush(self) -> None:
         """Statuses already decided still reach the sheet when Google pauses us mid-tick,
@@ -155,3 +178,10 @@ class Placement:
         if new_cursor != cursor:
             with self.j.tx():
                 self.j.set_cursor(new_cursor)
+
+
+def _same(a: object, b: object) -> bool:
+    """Two cells as read hold the same value (numbers compared as numbers)."""
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) < 1e-9
+    return (a if a not in (None, "") else None) == (b if b not in (None, "") else None)

@@ -60,6 +60,10 @@ class ResponseSheet(Protocol):
         ``date_columns`` once as ``dd/mm/yyyy hh:mm``."""
         ...
 
+    def set_dropdown(self, column: int, values: Sequence[str], rows: int) -> None:
+        """Put a non-strict dropdown of ``values`` on rows 2..``rows`` of a 1-based column."""
+        ...
+
     def write_status_tab(self, title: str, rows: Sequence[Sequence[CellValue]]) -> None:
         """Write the staff-visible heartbeat tab (created when missing), RAW."""
         ...

@@ -20,7 +20,7 @@ from worker.adapters.a1 import col_letter
 from worker.deps import Deps
 from worker.effects import Executor
 from worker.identity import ColumnCells, IdentityView
-from worker.lifecycle import Problem
+from worker.lifecycle import DROPDOWN, Problem
 from worker.model import AdapterError, ColumnTitles, ParsedRow, RowProblem, TickReport
 from worker.ports import CellValue, SheetInfo
 
@@ -153,6 +153,26 @@ class SheetReader:
         # Column-major: the long narrow identity columns come as one list each, not one list
         # per row (half the bytes and a fraction of the memory on a sheet of 50,000 rows).
         return self.exe.call(lambda: self.d.sheet.read(ranges, by_column=True), "sheets read")
+
+    def dropdown(self, snap: Snapshot) -> None:
+        """The `Situação` dropdown, applied once and again only when the grid grew (Forms
+        adds a row per response), so staff pick a value rather than type it."""
+        col = self.d.state.columns.get(STATUS)
+        info = self.d.state.info
+        if col is None or info is None:
+            return
+        rows = max(info.row_count, max(snap.tail, default=0))
+        key = f"{col}:{rows}"
+        if self.d.journal.get_meta("dropdown") == key:
+            return
+        try:
+            self.exe.call(lambda: self.d.sheet.set_dropdown(col + 1, DROPDOWN, rows),
+                          "sheets dropdown")
+        except AdapterError as exc:  # a convenience for staff: never fatal
+            log.warning("Situação dropdown not applied: %s", exc.message)
+            return
+        with self.d.journal.tx():
+            self.d.journal.set_meta("dropdown", key)
 
     def titles(self) -> ColumnTitles:
         return self.d.settings.form.columns

@@ -105,6 +105,8 @@ class Tick:
             self._print_plan(snap, decisions, view)
             return
         self.placement = Placement(self.d, self.exe, self.now, index, snap.timezone)
+        self.placement.seen = (snap, view)
+        self.reader.dropdown(snap)
         self._claim(snap, decisions, index)
         self.d.crash("after_claim")
         self._apply_edits(view, index)

@@ -229,3 +229,28 @@ def test_an_idle_tick_reads_the_sheet_once_and_each_calendar_once(h: Harness) ->
     h.advance(minutes=1)
     h.tick()
     assert [c[0] for c in h.sheet.calls] == ["read"]
+
+
+def test_a_row_staff_change_between_the_read_and_the_write_is_not_overwritten(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = booked(h)
+    row = h.submit(MON - timedelta(minutes=10), email="bruno@example.com", name="Bruno")
+    real_busy = h.calendar.busy
+
+    def busy(*args: object, **kw: object) -> object:
+        # Staff choose Cancelar on the new row after balcao read the sheet, before it writes.
+        h.sheet.set_cell(row, h.col("Situação"), "Cancelar")
+        monkeypatch.setattr(h.calendar, "busy", real_busy)
+        return real_busy(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(h.calendar, "busy", busy)
+    h.advance(minutes=1)
+    h.tick()
+    assert h.cell(row, "Situação") == "Cancelar"  # staff's choice is not overwritten
+    assert h.cell(first, "Situação") == "Agendado"
+    h.advance(minutes=1)
+    h.tick()
+    assert h.cell(row, "Situação") == "Cancelado"
+    assert kinds(h).count("cancellation") == 1
+    settle(h)

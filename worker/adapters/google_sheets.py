@@ -241,6 +241,33 @@ class GoogleSheet:
             column_count=max(info.column_count, needed),
         )
 
+    def set_dropdown(self, column: int, values: Sequence[str], rows: int) -> None:
+        """A non-strict list validation (a dropdown staff pick from, anything else still
+        accepted) on rows 2..``rows`` of a 1-based column."""
+        info = self.info()
+        rule = {
+            "condition": {
+                "type": "ONE_OF_LIST",
+                "values": [{"userEnteredValue": v} for v in values],
+            },
+            "strict": False,
+            "showCustomUi": True,
+        }
+        request = {
+            "setDataValidation": {
+                "range": {
+                    "sheetId": info.sheet_id, "startRowIndex": 1, "endRowIndex": rows,
+                    "startColumnIndex": column - 1, "endColumnIndex": column,
+                },
+                "rule": rule,
+            }
+        }
+        self._call(
+            "sheets spreadsheets.batchUpdate",
+            True,
+            lambda: self._http.batch_update(self.spreadsheet_id, {"requests": [request]}),
+        )
+
     def write_status_tab(self, title: str, rows: Sequence[Sequence[CellValue]]) -> None:
         if title not in self._tabs_known:
             self._ensure_tab(title)

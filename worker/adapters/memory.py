@@ -77,6 +77,7 @@ class MemorySheet(_Faults):
         self.row_count = row_count if row_count is not None else max(1000, len(self.grid))
         self.column_count = column_count if column_count is not None else max(26, width)
         self.date_columns: set[int] = set()  # formatted as dd/mm/yyyy hh:mm by add_columns
+        self.dropdowns: dict[int, tuple[tuple[str, ...], int]] = {}  # column → (values, rows)
         self.status_tabs: dict[str, list[list[CellValue]]] = {}
         self._before_write: list[Callable[[MemorySheet], None]] = []
 
@@ -124,6 +125,11 @@ class MemorySheet(_Faults):
         for i, title in enumerate(titles):
             self._put(1, first_column + i, title)
         self.date_columns.update(date_columns)
+        self._exit(fault)
+
+    def set_dropdown(self, column: int, values: Sequence[str], rows: int) -> None:
+        fault = self._enter("set_dropdown", (column, tuple(values), rows))
+        self.dropdowns[column] = (tuple(values), rows)
         self._exit(fault)
 
     def write_status_tab(self, title: str, rows: Sequence[Sequence[CellValue]]) -> None:
