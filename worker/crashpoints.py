@@ -20,6 +20,9 @@ POINTS = (
     "after_mail_intent",  # mail intents committed, nothing sent
     "after_send",  # a message was sent, the journal does not know yet
     "after_sheet_write",  # the batch write happened, the journal does not know yet
+    "after_erasure_intent",  # an elimination committed (DESIGN §9), nothing erased yet
+    "after_erasure_calendar",  # its events stripped (and cancelled), sheet and journal not
+    "after_erasure_sheet",  # its sheet rows erased, the journal not yet
 )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from worker.model import BalcaoError, LockHeldError, RequestRecord
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Room a tick must find in the journal before it touches Google (probe_writable): far more
 # than one tick's intents and results take.
@@ -108,6 +108,15 @@ _MIGRATIONS: list[str] = [
     );
     CREATE INDEX effects_protocol ON effects(protocol, kind, revision);
     """,
+    # 3: erasure (DESIGN §9). An elimination is committed as an intent ('intent') naming its
+    # protocols before anything is erased, so a crash halfway resumes it and never loses its
+    # register line; requests.erasure_id marks a request erased (or being erased): the tick
+    # never takes it in, books, flags or e-mails it again.
+    """
+    ALTER TABLE requests ADD COLUMN erasure_id INTEGER;
+    ALTER TABLE eliminations ADD COLUMN state TEXT NOT NULL DEFAULT 'done';
+    CREATE INDEX requests_erasure ON requests(erasure_id);
+    """,
 ]
 
 
@@ -153,6 +162,9 @@ class Journal:
             if not readonly:
                 self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
+            # Freed cells and pages are zeroed, so an erased name or e-mail never lingers in
+            # the file's free space (DESIGN §9).
+            self.db.execute("PRAGMA secure_delete=ON")
             self.db.execute("PRAGMA foreign_keys=ON")
             if max_page_count is not None:
                 # Lets tests emulate a full disk without touching the file system.
@@ -481,20 +493,9 @@ class Journal:
             rows = self._exec("SELECT * FROM audit WHERE protocol = ? ORDER BY id", (protocol,))
         return [dict(r) for r in rows]
 
-    def purge_personal_data(self, now: datetime, retention_days: int) -> int:
-        """Blank personal fields of requests older than the retention that have no open work
-        (no open intent, not waiting for an e-mail or a booking, no appointment ahead);
-        returns how many."""
-        cutoff = (now - timedelta(days=retention_days)).isoformat()
-        cur = self._exec(
-            "UPDATE requests SET email = '', name = '', phone = '', service = '', purged_at = ? "
-            "WHERE purged_at IS NULL AND received_at < ? "
-            "AND (slot_end IS NULL OR slot_end < ?) "
-            "AND status NOT IN ('Pendente', 'Recebido') "
-            "AND protocol NOT IN (SELECT protocol FROM effects WHERE state = 'intent')",
-            (now.isoformat(), cutoff, cutoff),
-        )
-        return cur.rowcount
+    @property
+    def privacy(self) -> PrivacyStore:
+        return PrivacyStore(self)
 
     def stats(self) -> dict[str, int]:
         rows = self._exec("SELECT status, COUNT(*) AS n FROM requests GROUP BY status")
@@ -524,6 +525,123 @@ class Journal:
             "(protocol) WHERE e.kind = 'confirmation' AND e.state = 'done' AND e.done_at IS NOT "
             f"NULL AND {where}", bounds)
         return [dict(r) for r in requests], [dict(r) for r in sent]
+
+
+@dataclass(frozen=True)
+class Elimination:
+    """One line of the elimination register (``state`` 'intent' until it is complete)."""
+
+    id: int
+    at: str
+    reason: str
+    protocols: tuple[str, ...]
+    sheet: int
+    calendar: int
+    journal: int
+    state: str
+
+
+class PrivacyStore:
+    """The journal's side of personal data (DESIGN §9): matching, the erasure intent and its
+    register line, scrubbing the records, and the compaction that leaves no freed copy."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.j = journal
+
+    def addresses(self) -> list[tuple[str, str]]:
+        """(protocol, e-mail) of every request that still holds an address."""
+        rows = self.j._exec("SELECT protocol, email FROM requests WHERE email != '' ORDER BY seq")
+        return [(str(p), str(e)) for p, e in rows]
+
+    def duplicates_of(self, protocols: Sequence[str]) -> list[str]:
+        marks = ", ".join("?" for _ in protocols) or "''"
+        rows = self.j._exec(
+            f"SELECT protocol FROM requests WHERE duplicate_of IN ({marks}) ORDER BY seq",
+            list(protocols),
+        )
+        return [str(p) for (p,) in rows]
+
+    def effects_of(self, protocol: str) -> list[Effect]:
+        rows = self.j._exec(
+            "SELECT * FROM effects WHERE protocol = ? ORDER BY created_at", (protocol,)
+        )
+        return [Effect(**dict(r)) for r in rows]
+
+    def idle_before(self, cutoff: datetime) -> list[RequestRecord]:
+        """Requests not erased whose last change and appointment end look older than
+        ``cutoff`` (widened by a day: stored offsets vary; the caller decides exactly)."""
+        bound = (cutoff + timedelta(days=1)).isoformat()
+        rows = self.j._exec(
+            "SELECT * FROM requests WHERE erasure_id IS NULL AND updated_at < ? "
+            "AND (slot_end IS NULL OR slot_end < ?) ORDER BY seq",
+            (bound, bound),
+        )
+        return [_record(r) for r in rows]
+
+    def begin(self, at: datetime, reason: str, protocols: Sequence[str]) -> int:
+        """Commit the erasure intent (inside the caller's transaction): the register line as
+        'intent' and every request marked, before anything is erased anywhere."""
+        cur = self.j._exec(
+            "INSERT INTO eliminations(at, reason, protocols, state) VALUES(?, ?, ?, 'intent')",
+            (at.isoformat(), reason, " ".join(protocols)),
+        )
+        eid = int(cur.lastrowid or 0)
+        marks = ", ".join("?" for _ in protocols) or "''"
+        self.j._exec(
+            f"UPDATE requests SET erasure_id = ? WHERE protocol IN ({marks})",
+            [eid, *protocols],
+        )
+        return eid
+
+    def eliminations(self, *, state: str | None = None) -> list[Elimination]:
+        rows = self.j._exec(
+            "SELECT * FROM eliminations WHERE ? IS NULL OR state = ? ORDER BY id", (state, state)
+        )
+        return [
+            Elimination(
+                id=int(r["id"]), at=str(r["at"]), reason=str(r["reason"]),
+                protocols=tuple(str(r["protocols"]).split()), sheet=int(r["sheet"]),
+                calendar=int(r["calendar"]), journal=int(r["journal"]), state=str(r["state"]),
+            )
+            for r in rows
+        ]
+
+    def drop_intents(self, protocol: str, at: datetime, keep: str) -> None:
+        """Unsent effects of an erased request are dropped (``keep``: the one kind still to
+        go, its cancellation)."""
+        self.j._exec(
+            "UPDATE effects SET state = 'failed', done_at = ? WHERE protocol = ? "
+            "AND state = 'intent' AND kind != ?",
+            (at.isoformat(), protocol, keep),
+        )
+
+    def scrub(self, protocols: Sequence[str], at: datetime) -> int:
+        """Blank every personal field of these requests and their audit details (protocol,
+        dates, statuses, channel and service stay); returns how many records."""
+        marks = ", ".join("?" for _ in protocols) or "''"
+        cur = self.j._exec(
+            "UPDATE requests SET email = '', name = '', phone = '', fingerprint = '', "
+            f"purged_at = COALESCE(purged_at, ?) WHERE protocol IN ({marks})",
+            [at.isoformat(), *protocols],
+        )
+        self.j._exec(f"UPDATE audit SET detail = '' WHERE protocol IN ({marks})", list(protocols))
+        return cur.rowcount
+
+    def finish(self, eid: int, sheet: int, calendar: int, journal: int) -> None:
+        self.j._exec(
+            "UPDATE eliminations SET sheet = ?, calendar = ?, journal = ?, state = 'done' "
+            "WHERE id = ?",
+            (sheet, calendar, journal, eid),
+        )
+
+    def compact(self) -> None:
+        """Rewrite the file and empty the WAL, so no page freed before secure_delete (or
+        an old frame of the WAL) still holds what was erased. Outside any transaction."""
+        try:
+            self.j.db.execute("VACUUM")
+            self.j.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal {self.j.path}: cannot compact: {exc}") from None
 
 
 def _create_private(path: str) -> None:

@@ -326,6 +326,7 @@ class RequestRecord:
     updated_at: str = ""
     purged_at: str | None = None
     answered_at: str | None = None  # when the first confirmation was sent (the legal answer)
+    erasure_id: int | None = None  # the elimination that erased it (DESIGN §9): left alone
 
     @property
     def submitted_dt(self) -> datetime | None:
