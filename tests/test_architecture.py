@@ -36,6 +36,7 @@ DOMAIN: dict[str, set[str]] = {
         "worker.model", "worker.intake", "worker.texts", "worker.lifecycle", "worker.ports",
     },
     "worker.planners.actions": {"worker.model"},
+    "worker.planners.retention": {"worker.model", "worker.lifecycle"},
     "worker.ports": {"worker.model"},
     "worker.journal": {"worker.model"},
     "worker.retry": {"worker.model"},

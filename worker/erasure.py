@@ -136,14 +136,18 @@ class Eraser:
         out = Outcome(el.id, el.reason, el.protocols)
         recs = [r for r in (self.j.get(p) for p in el.protocols) if r is not None]
         for rec in recs:
-            if self._event(rec, out):
-                out.calendar += 1
+            cal = self._strip(rec)
+            out.calendar += cal is not None
+            if retention.needs_cancelling(rec, self.now):
+                self._cancel(rec, cal, out)
         self.d.crash("after_erasure_calendar")
         out.sheet = self._sheet(recs)
         self.d.crash("after_erasure_sheet")
         with self.j.tx():
             out.journal = self.store.scrub(el.protocols, self.now)
             for rec in recs:
+                # Unsent effects die with the data: nothing is ever sent to an erased request.
+                self.store.drop_intents(rec.protocol, self.now)
                 self.j.audit(self.now, rec.protocol, "erased", f"{el.reason} (eliminação {el.id})")
             self.store.finish(el.id, out.sheet, out.calendar, out.journal)
         self.store.compact()
@@ -153,32 +157,31 @@ class Eraser:
 
     # ------------------------------------------------------------- calendar
 
-    def _event(self, rec: RequestRecord, out: Outcome) -> bool:
-        """Strip the event to its bare title (no e-mail to anyone); a future appointment is
-        then cancelled as staff would (the citizen told first). True when one was stripped."""
+    def _strip(self, rec: RequestRecord) -> str | None:
+        """Strip the event to its bare title, telling no one (``sendUpdates=none``); the
+        calendar it was found in, None when there is none."""
         if not rec.event_id or not rec.calendar_id or rec.event_state in ("", EventState.FAILED):
-            return False
+            return None
         eid, title = rec.event_id, texts.ERASED_EVENT_SUMMARY.format(protocol=rec.protocol)
         calendars = [rec.calendar_id, *(
             c for c in self.d.settings.scheduling.calendars if c != rec.calendar_id
         )]
         for cal in calendars:  # staff may have moved it to another attendant
             try:
-                found = self.exe.call(lambda c=cal: self.d.calendar.patch_event(  # type: ignore[misc]
+                self.exe.call(lambda c=cal: self.d.calendar.patch_event(  # type: ignore[misc]
                     c, eid, summary=title, strip_personal=True, send_updates="none",
                 ), "calendar events.patch")
             except AdapterError as exc:
                 if exc.status in (404, 410):
                     continue
                 raise
-            if retention.future_appointment(rec, self.now) and found.status != "cancelled":
-                self._cancel(rec, cal, out)
-            return True
-        return False
+            return cal
+        return None
 
-    def _cancel(self, rec: RequestRecord, cal: str, out: Outcome) -> None:
-        """DESIGN §7's cancellation, inside the erasure: the e-mail leaves (exactly once)
-        before the address is erased, then the event is deleted."""
+    def _cancel(self, rec: RequestRecord, cal: str | None, out: Outcome) -> None:
+        """DESIGN §7's cancellation, inside the erasure: the e-mail (only if an
+        acknowledgement or confirmation went out) leaves exactly once before the address is
+        erased, then the event is deleted (it stays readable at Google, stripped)."""
         p = rec.protocol
         if rec.email and MailState.SENT in (rec.ack_state, rec.conf_state):
             revision = rec.conf_revision if rec.conf_revision is not None else rec.revision
@@ -192,13 +195,15 @@ class Eraser:
                     f"{p}: the cancellation e-mail could not be sent now (daily cap or a Gmail "
                     "error); the erasure stays open: run the same command again later"
                 )
-        self.exe.call(lambda: self.d.calendar.delete_event(cal, rec.event_id or "",
-                                                           send_updates="none"),
-                      "calendar events.delete")
+        changes: dict[str, object] = {}
+        if cal is not None and rec.event_id:
+            eid = rec.event_id
+            self.exe.call(lambda: self.d.calendar.delete_event(cal, eid, send_updates="none"),
+                          "calendar events.delete")
+            changes["event_state"] = EventState.CANCELLED.value
         with self.j.tx():
-            self.store.drop_intents(p, self.now, keep=CANCELLATION)
             self.j.update(rec, status=STATUS_CANCELLED, reason="", problem="",
-                          event_state=EventState.CANCELLED.value, updated_at=self.now.isoformat())
+                          updated_at=self.now.isoformat(), **changes)
             self.j.audit(self.now, p, "cancelled", "erasure")
         out.cancelled.append(p)
 

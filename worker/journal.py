@@ -606,13 +606,12 @@ class PrivacyStore:
             for r in rows
         ]
 
-    def drop_intents(self, protocol: str, at: datetime, keep: str) -> None:
-        """Unsent effects of an erased request are dropped (``keep``: the one kind still to
-        go, its cancellation)."""
+    def drop_intents(self, protocol: str, at: datetime) -> None:
+        """Effects of an erased request still open are dropped: nothing is sent for it."""
         self.j._exec(
             "UPDATE effects SET state = 'failed', done_at = ? WHERE protocol = ? "
-            "AND state = 'intent' AND kind != ?",
-            (at.isoformat(), protocol, keep),
+            "AND state = 'intent'",
+            (at.isoformat(), protocol),
         )
 
     def scrub(self, protocols: Sequence[str], at: datetime) -> int:

@@ -215,3 +215,21 @@ def test_retention_under_a_moved_clock_erases_old_finished_requests_only(
     assert (line.reason, line.protocols) == ("retenção", (old,))
     rec = h.journal.get(recent)
     assert rec is not None and rec.email == BRUNO["email"]
+
+
+def test_erasing_a_request_still_waiting_cancels_it_and_leaves_no_intent_open(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path, MON, scheduling__mode="manual")
+    row = h.submit(MON - timedelta(hours=1), **ANA)
+    h.tick()
+    p = str(h.cell(row, "Protocolo"))
+    assert h.cell(row, "Situação") == "Recebido"  # acknowledged, waiting for staff
+    code, _ = erase(h, protocol=p)
+    assert code == 0
+    assert [m.spec.kind for m in h.mailer.sent] == ["ack", "cancellation"]
+    assert h.cell(row, "Situação") == "Cancelado"
+    assert h.journal.open_intents() == []
+    h.advance(minutes=5)
+    h.tick()
+    assert len(h.mailer.sent) == 2 and h.cell(row, "Situação") == "Cancelado"

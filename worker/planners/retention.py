@@ -56,6 +56,15 @@ def future_appointment(rec: RequestRecord, now: datetime) -> bool:
     )
 
 
+def needs_cancelling(rec: RequestRecord, now: datetime) -> bool:
+    """An erased request that was still going to happen is cancelled as staff would (DESIGN
+    §7): an appointment ahead, or work still owed (no booking or e-mail yet). Final,
+    duplicate and never-valid requests, and past appointments, only lose their data."""
+    if rec.status in FINAL_STATUSES or rec.duplicate_of or not rec.valid:
+        return False
+    return future_appointment(rec, now) or is_open_work(rec)
+
+
 def retention_due(
     recs: Iterable[RequestRecord], now: datetime, days: int, hold: Collection[str],
     open_intents: Collection[str],
