@@ -169,3 +169,25 @@ def test_retention_under_a_moved_clock_erases_the_old_request_everywhere(
     register = balcao.run("privacy", "register")
     assert register.stdout.splitlines()[1].split(",")[1:3] == ["retenção", p]
     assert os.path.exists(balcao.journal_path)
+
+
+@pytest.mark.parametrize(
+    "point", ["after_erasure_intent", "after_erasure_calendar", "after_erasure_sheet"]
+)
+def test_an_erasure_killed_halfway_is_completed_by_the_next_one_with_its_register_line(
+    sb: Sandbox, balcao: Balcao, point: str
+) -> None:
+    submit(sb, ANA, datetime.now(BAHIA) - timedelta(minutes=30))
+    assert balcao.run().returncode == 0
+    [p] = list(balcao.records())
+    killed = balcao.run("privacy", "erase", "--protocol", p, "--yes", crash_at=point)
+    assert killed.returncode == -9
+    sent = len(sb.messages())
+    assert balcao.run().returncode == 0  # the daemon meanwhile never works on it
+    assert len(sb.messages()) == sent
+    again = balcao.run("privacy", "erase", "--protocol", p, "--yes")
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert leftovers(sb, balcao, ANA) == []
+    lines = balcao.run("privacy", "register").stdout.splitlines()
+    assert len(lines) == 2 and lines[1].split(",")[1:] == ["pedido do titular", p, "1", "1", "1"]
+    assert [m.kind for m in sb.messages() if m.protocol == p].count("cancellation") == 1

@@ -233,3 +233,20 @@ def test_erasing_a_request_still_waiting_cancels_it_and_leaves_no_intent_open(
     h.advance(minutes=5)
     h.tick()
     assert len(h.mailer.sent) == 2 and h.cell(row, "Situação") == "Cancelado"
+
+
+def test_erasing_a_protocol_also_erases_its_duplicado_rows(h: Harness) -> None:
+    first = h.submit(MON - timedelta(days=2, minutes=5), **ANA)
+    again = h.submit(MON - timedelta(days=2, minutes=3), **ANA)
+    h.tick()
+    p, dup = str(h.cell(first, "Protocolo")), str(h.cell(again, "Protocolo"))
+    assert h.cell(again, "Situação") == "Duplicado"
+    h.advance(days=5)
+    doc = privacy.export(h.deps, Subject(protocol=p.lower()), h.now)
+    assert [r["protocol"] for r in doc["requests"]] == [p, dup]
+    assert erase(h, protocol=p)[0] == 0
+    assert h.cell(again, "Nome completo") == "[removido]"
+    assert h.cell(again, "Situação") == "Duplicado"
+    [line] = h.journal.privacy.eliminations()
+    assert line.protocols == (p, dup) and line.sheet == 2 and line.journal == 2
+    assert not holds(h, ANA["name"])
