@@ -31,6 +31,7 @@ log = logging.getLogger("balcao.erasure")
 REASON_SUBJECT = "pedido do titular"
 REASON_RETENTION = "retenção"
 CANCELLATION = "cancellation"
+ROWS_PER_READ = 100
 STATUS_CANCELLED = "Cancelado"
 # What balcao cannot reach: printed by `erase` and `register` for the operator to do by hand.
 UNREACHABLE = (
@@ -88,15 +89,23 @@ class SheetRows:
     def rows(self, at: Located, protocols: Sequence[str], *, displayed: bool) -> dict[str, list[Any]]:
         """The whole row of each protocol found (as stored, or as staff see it)."""
         found = [(p, at.row_of[p]) for p in protocols if p in at.row_of]
-        if not found:
-            return {}
         last = col_letter(max(len(at.header), 1))
-        ranges = [f"A{r}:{last}{r}" for _, r in found]
+        out: dict[str, list[Any]] = {}
+        # batchGet is a GET: its ranges travel in the URL, so a retention run over a year of
+        # rows reads them in groups.
+        for i in range(0, len(found), ROWS_PER_READ):
+            group = found[i : i + ROWS_PER_READ]
+            ranges = [f"A{r}:{last}{r}" for _, r in group]
+            res = self._read(ranges, displayed)
+            for (p, _), rows in zip(group, res, strict=True):
+                out[p] = list(rows[0]) if rows else []
+        return out
+
+
+    def _read(self, ranges: list[str], displayed: bool) -> list[Any]:
         if displayed:
-            res: list[Any] = self.exe.call(lambda: self.d.sheet.read_displayed(ranges))
-        else:
-            res = self.exe.call(lambda: self.d.sheet.read(ranges))
-        return {p: list(rows[0]) if rows else [] for (p, _), rows in zip(found, res, strict=True)}
+            return self.exe.call(lambda: self.d.sheet.read_displayed(ranges), "sheets read")
+        return self.exe.call(lambda: self.d.sheet.read(ranges), "sheets read")
 
 
 @dataclass

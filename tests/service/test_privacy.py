@@ -250,3 +250,16 @@ def test_erasing_a_protocol_also_erases_its_duplicado_rows(h: Harness) -> None:
     [line] = h.journal.privacy.eliminations()
     assert line.protocols == (p, dup) and line.sheet == 2 and line.journal == 2
     assert not holds(h, ANA["name"])
+
+
+def test_a_journal_rebuilt_by_recover_keeps_erased_rows_erased(h: Harness, tmp_path: Path) -> None:
+    from worker.journal import Journal
+    from worker.recovery import recover_into
+
+    p = booked(h, ANA, MON - timedelta(days=2))
+    h.advance(days=5)
+    assert erase(h, protocol=p)[0] == 0
+    rebuilt = Journal(str(tmp_path / "rebuilt.sqlite3"))
+    recover_into(rebuilt, h.s, h.sheet, h.calendar, h.mailer, now=h.now)
+    rec = rebuilt.get(p)
+    assert rec is not None and rec.erasure_id == 0 and rec.email == "" and rec.purged_at
