@@ -19,9 +19,16 @@ from worker.adapters.a1 import col_letter
 from worker.deps import Deps
 from worker.effects import Executor
 from worker.identity import ColumnCells, IdentityIndex, locate, ts_ident
-from worker.journal import Elimination
 from worker.lifecycle import EventState, MailState
-from worker.model import AdapterError, BalcaoError, Channel, EmailSpec, RequestRecord, TickReport
+from worker.model import (
+    AdapterError,
+    BalcaoError,
+    Channel,
+    Elimination,
+    EmailSpec,
+    RequestRecord,
+    TickReport,
+)
 from worker.planners import retention, writeback
 from worker.ports import CellValue, CellWrite
 from worker.snapshot import PROTOCOL, column

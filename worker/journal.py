@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from worker.model import BalcaoError, LockHeldError, RequestRecord
+from worker.model import BalcaoError, Elimination, LockHeldError, RequestRecord
 
 SCHEMA_VERSION = 3
 
@@ -527,20 +527,6 @@ class Journal:
         return [dict(r) for r in requests], [dict(r) for r in sent]
 
 
-@dataclass(frozen=True)
-class Elimination:
-    """One line of the elimination register (``state`` 'intent' until it is complete)."""
-
-    id: int
-    at: str
-    reason: str
-    protocols: tuple[str, ...]
-    sheet: int
-    calendar: int
-    journal: int
-    state: str
-
-
 class PrivacyStore:
     """The journal's side of personal data (DESIGN §9): matching, the erasure intent and its
     register line, scrubbing the records, and the compaction that leaves no freed copy."""
@@ -597,14 +583,8 @@ class PrivacyStore:
         rows = self.j._exec(
             "SELECT * FROM eliminations WHERE ? IS NULL OR state = ? ORDER BY id", (state, state)
         )
-        return [
-            Elimination(
-                id=int(r["id"]), at=str(r["at"]), reason=str(r["reason"]),
-                protocols=tuple(str(r["protocols"]).split()), sheet=int(r["sheet"]),
-                calendar=int(r["calendar"]), journal=int(r["journal"]), state=str(r["state"]),
-            )
-            for r in rows
-        ]
+        return [Elimination(**{**dict(r), "protocols": tuple(str(r["protocols"]).split())})
+                for r in rows]
 
     def drop_intents(self, protocol: str, at: datetime) -> None:
         """Effects of an erased request still open are dropped: nothing is sent for it."""

@@ -395,3 +395,18 @@ class Bounce:
     action: str
     received_at: datetime
     provider_id: str = ""
+
+
+@dataclass(frozen=True)
+class Elimination:
+    """One line of the elimination register (DESIGN §9); ``state`` is 'intent' until the
+    erasure it records is complete."""
+
+    id: int
+    at: str
+    reason: str
+    protocols: tuple[str, ...]
+    sheet: int
+    calendar: int
+    journal: int
+    state: str

@@ -191,3 +191,17 @@ def test_an_erasure_killed_halfway_is_completed_by_the_next_one_with_its_registe
     lines = balcao.run("privacy", "register").stdout.splitlines()
     assert len(lines) == 2 and lines[1].split(",")[1:] == ["pedido do titular", p, "1", "1", "1"]
     assert [m.kind for m in sb.messages() if m.protocol == p].count("cancellation") == 1
+
+
+def test_erasing_while_the_service_holds_the_journal_is_refused_with_exit_3(
+    sb: Sandbox, balcao: Balcao
+) -> None:
+    from worker.journal import InstanceLock
+
+    submit(sb, ANA, datetime.now(BAHIA) - timedelta(minutes=30))
+    assert balcao.run().returncode == 0
+    [p] = list(balcao.records())
+    with InstanceLock(str(balcao.journal_path)):
+        busy = balcao.run("privacy", "erase", "--protocol", p, "--yes")
+    assert busy.returncode == 3 and "stop it first" in busy.stderr
+    assert row_of(sb, p)[CPF] == ANA[CPF]
