@@ -155,7 +155,7 @@ def test_every_effect_boundary_has_a_named_crash_point() -> None:
                 and isinstance(node.args[0], ast.Constant)
             ):
                 used.add(str(node.args[0].value))
-    assert used == set(crashpoints.POINTS)
+    assert used == set(crashpoints.POINTS) | set(crashpoints.ERASURE_POINTS)
     # Each external effect the executor performs is followed by a crash point in the same
     # function: inserts, sends and the sheet write.
     effects = {"create_event": "after_event_insert", "send": "after_send", "write": "after_sheet_write"}
