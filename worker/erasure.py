@@ -19,7 +19,7 @@ from worker.adapters.a1 import col_letter
 from worker.deps import Deps
 from worker.effects import Executor
 from worker.identity import ColumnCells, IdentityIndex, locate, ts_ident
-from worker.lifecycle import EventState, MailState
+from worker.lifecycle import EventState, MailState, Problem
 from worker.model import (
     AdapterError,
     BalcaoError,
@@ -157,6 +157,11 @@ class Eraser:
             if retention.needs_cancelling(rec, self.now):
                 self._cancel(rec, cal, out)
         self.d.crash("after_erasure_calendar")
+        with self.j.tx():
+            for rec in recs:
+                if rec.problem == Problem.EMAIL and rec.reason != texts.REASON_EMAIL_ERASED:
+                    # Its note may quote the address (email_validator names the domain).
+                    self.j.update(rec, reason=texts.REASON_EMAIL_ERASED)
         out.sheet = self._sheet(recs)
         self.d.crash("after_erasure_sheet")
         with self.j.tx():

@@ -596,11 +596,11 @@ class PrivacyStore:
 
     def scrub(self, protocols: Sequence[str], at: datetime) -> int:
         """Blank every personal field of these requests and their audit details (protocol,
-        dates, statuses, channel and service stay); returns how many records."""
+        dates, statuses, channel and service stay: DESIGN §9); returns how many records."""
         marks = ", ".join("?" for _ in protocols) or "''"
         cur = self.j._exec(
             "UPDATE requests SET email = '', name = '', phone = '', fingerprint = '', "
-            f"purged_at = COALESCE(purged_at, ?) WHERE protocol IN ({marks})",
+            f"period = '', purged_at = COALESCE(purged_at, ?) WHERE protocol IN ({marks})",
             [at.isoformat(), *protocols],
         )
         self.j._exec(f"UPDATE audit SET detail = '' WHERE protocol IN ({marks})", list(protocols))

@@ -54,4 +54,5 @@ LINK_WHATSAPP = "WhatsApp"
 # ----------------------------------------------------------------- erasure (DESIGN §9)
 
 ERASED_CELL = "[removido]"
+REASON_EMAIL_ERASED = "E-mail inválido"  # the note of an erased request whose address was bad
 ERASED_EVENT_SUMMARY = "Balcão Virtual {protocol}"

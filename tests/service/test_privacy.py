@@ -263,3 +263,25 @@ def test_a_journal_rebuilt_by_recover_keeps_erased_rows_erased(h: Harness, tmp_p
     recover_into(rebuilt, h.s, h.sheet, h.calendar, h.mailer, now=h.now)
     rec = rebuilt.get(p)
     assert rec is not None and rec.erasure_id == 0 and rec.email == "" and rec.purged_at
+
+
+def test_the_note_of_an_invalid_address_no_longer_quotes_it_after_erasure(h: Harness) -> None:
+    row = h.submit(MON - timedelta(days=2), email="ana@exemplo-invalido", name=ANA["name"])
+    h.tick()
+    p = str(h.cell(row, "Protocolo"))
+    assert h.cell(row, "Situação") == "Requer atenção"
+    h.advance(days=5)
+    assert erase(h, protocol=p)[0] == 0
+    assert h.cell(row, "Observação") == "E-mail inválido"
+    assert not holds(h, "exemplo-invalido") and not holds(h, ANA["name"])
+
+
+def test_a_flagged_row_is_found_by_its_address_in_the_sheet(h: Harness) -> None:
+    row = h.submit(MON - timedelta(hours=1), consent="", **ANA)
+    h.tick()
+    p = str(h.cell(row, "Protocolo"))
+    assert h.cell(row, "Situação") == "Requer atenção"
+    doc = privacy.export(h.deps, Subject(email="anasouza@gmail.com"), h.now)
+    assert [r["protocol"] for r in doc["requests"]] == [p]
+    assert erase(h, email="anasouza@gmail.com")[0] == 0
+    assert not holds(h, ANA["name"]) and not holds(h, ANA["phone"])
