@@ -253,7 +253,8 @@ def record(s: Settings) -> str:
         "Campos do formulário lidos pelo balcao:",
         *read,
         "",
-        "Outras perguntas do formulário: não lidos pelo balcao (permanecem apenas na planilha).",
+        "Outros campos do formulário (CPF, por exemplo): não lidos pelo balcao; ficam apenas "
+        "na planilha e são eliminados com a linha.",
         "",
         "## Finalidade",
         "Agendar e prestar o atendimento a distância do Balcão Virtual (Provimento CNJ "
