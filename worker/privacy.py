@@ -190,6 +190,11 @@ def erase(deps: Deps, subject: Subject, now: datetime, *, yes: bool, out: TextIO
     if result.cancelled:
         print(f"cancelled (citizen e-mailed first): {' '.join(result.cancelled)}", file=out)
     _unreachable(out)
+    sent = [e.key for p in result.protocols for e in deps.journal.privacy.effects_of(p)
+            if e.kind != "event" and e.state == "done"]
+    if sent:
+        print("  the messages to find in Sent (Gmail search): "
+              + " ".join(f"rfc822msgid:{key}" for key in sent), file=out)
     return EXIT_OK
 
 
