@@ -36,10 +36,14 @@ DOMAIN: dict[str, set[str]] = {
         "worker.model", "worker.intake", "worker.texts", "worker.lifecycle", "worker.ports",
     },
     "worker.planners.actions": {"worker.model"},
+    "worker.planners.retention": {"worker.model", "worker.lifecycle"},
     "worker.ports": {"worker.model"},
-    "worker.journal": {"worker.model", "worker.journal.queries", "worker.journal.schema"},
+    "worker.journal": {
+        "worker.model", "worker.journal.queries", "worker.journal.schema", "worker.journal.privacy",
+    },
     "worker.journal.queries": {"worker.model"},
     "worker.journal.schema": set(),
+    "worker.journal.privacy": {"worker.model", "worker.journal"},
     "worker.retry": {"worker.model"},
     "worker.config": {"worker.model", "yaml"},
 }
@@ -156,7 +160,7 @@ def test_every_effect_boundary_has_a_named_crash_point() -> None:
                 and isinstance(node.args[0], ast.Constant)
             ):
                 used.add(str(node.args[0].value))
-    assert used == set(crashpoints.POINTS)
+    assert used == set(crashpoints.POINTS) | set(crashpoints.ERASURE_POINTS)
     # Each external effect the executor performs is followed by a crash point in the same
     # function: inserts, sends and the sheet write.
     effects = {"create_event": "after_event_insert", "send": "after_send",

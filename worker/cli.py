@@ -12,7 +12,7 @@ import re
 import sys
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from worker.model import BalcaoError, ConfigError, LockHeldError
 
@@ -101,7 +101,31 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument(
         "--out", metavar="DIR", help="write balcao-YYYY-MM.csv, .html and .png into DIR",
     )
+    _privacy_parser(sub, cfg)
     return p
+
+
+def _privacy_parser(sub: Any, cfg: Any) -> None:
+    pv = sub.add_parser("privacy", help="personal data: export, erase, register, record")
+    actions = pv.add_subparsers(dest="privacy_command", metavar="ACTION", parser_class=_Parser)
+    actions.required = True
+    for name, text in (("export", "a data subject's data as JSON"),
+                       ("erase", "erase a data subject's data (dry run without --yes)")):
+        a = actions.add_parser(name, help=text)
+        who = a.add_mutually_exclusive_group(required=True)
+        who.add_argument("--email", metavar="ADDR", help="the subject's e-mail (aliases fold)")
+        who.add_argument("--protocol", metavar="BV-AAAA-NNNNNN", help="one request")
+        if name == "export":
+            a.add_argument("--out", metavar="FILE", help="write the JSON here (default: stdout)")
+        else:
+            a.add_argument("--yes", action="store_true", help="really erase")
+        cfg(a)
+    rg = actions.add_parser("register", help="the elimination register (CSV)")
+    rg.add_argument("--since", metavar="DATE", help="first day, YYYY-MM-DD")
+    rg.add_argument("--until", metavar="DATE", help="last day, YYYY-MM-DD")
+    cfg(rg)
+    rec = actions.add_parser("record", help="the record of processing (pt-BR Markdown)")
+    cfg(rec)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -163,6 +187,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_report(
             _settings(args.config), now=SystemClock().now(), month=args.month, out_dir=args.out
         )
+    if cmd == "privacy":
+        from worker import privacy
+
+        return privacy.run(_settings(args.config), args.privacy_command, args)
     raise ConfigError(f"unknown command {cmd!r}")
 
 

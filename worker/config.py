@@ -140,7 +140,26 @@ class MailSettings:
 @dataclass(frozen=True)
 class JournalSettings:
     path: str = "balcao.sqlite3"
-    retention_days: int = 365
+    # The first release's name for privacy.retention_days, still accepted (never both).
+    retention_days: int | None = None
+
+
+DEFAULT_RETENTION_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Encarregado:
+    """The data protection officer (LGPD art. 41) named in the record of processing."""
+
+    name: str = ""
+    email: str = ""
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    retention_days: int | None = None  # None: journal.retention_days, else 365
+    legal_hold: tuple[str, ...] = ()  # protocols never erased (a court order, a dispute)
+    encarregado: Encarregado = field(default_factory=Encarregado)
 
 
 @dataclass(frozen=True)
@@ -200,6 +219,15 @@ class Settings:
     metrics: MetricsSettings = field(default_factory=MetricsSettings)
     heartbeat: HeartbeatSettings = field(default_factory=HeartbeatSettings)
     lifecycle: LifecycleSettings = field(default_factory=LifecycleSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+
+    @property
+    def retention_days(self) -> int:
+        """``privacy.retention_days``, or its alias ``journal.retention_days``, or 365."""
+        for value in (self.privacy.retention_days, self.journal.retention_days):
+            if value is not None:
+                return value
+        return DEFAULT_RETENTION_DAYS
 
 
 # --------------------------------------------------------------------------- loading
@@ -501,7 +529,7 @@ def validate(s: Settings) -> None:
         raise ConfigError(f"mail.smtp.port: expected 1-65535, found {s.mail.smtp.port}")
     if not 1 <= s.metrics.port <= 65535:
         raise ConfigError(f"metrics.port: expected 1-65535, found {s.metrics.port}")
-    _positive("journal.retention_days", s.journal.retention_days)
+    _validate_privacy(s)
     if s.poll.interval_seconds <= 0:
         raise ConfigError(
             f"poll.interval_seconds: expected a number above 0, found {s.poll.interval_seconds}"
@@ -516,6 +544,33 @@ def validate(s: Settings) -> None:
     if ep is not None and not re.match(r"^https?://[^/\s]+", ep):
         raise ConfigError(
             f"google.api_endpoint: expected a base URL like http://127.0.0.1:8080, found {ep!r}"
+        )
+
+
+_PROTOCOL_RE = re.compile(r"BV-\d{4}-\d{6,}")
+
+
+def _validate_privacy(s: Settings) -> None:
+    p = s.privacy
+    if p.retention_days is not None and s.journal.retention_days is not None:
+        raise ConfigError(
+            "privacy.retention_days: also set as journal.retention_days (its old name); "
+            "expected only one of them, found both"
+        )
+    if p.retention_days is not None:
+        _positive("privacy.retention_days", p.retention_days)
+    if s.journal.retention_days is not None:
+        _positive("journal.retention_days", s.journal.retention_days)
+    for i, protocol in enumerate(p.legal_hold):
+        if not _PROTOCOL_RE.fullmatch(protocol.strip()):
+            raise ConfigError(
+                f"privacy.legal_hold[{i}]: expected a protocol like BV-2026-000123, "
+                f"found {protocol!r}"
+            )
+    mail = p.encarregado.email
+    if mail and "@" not in mail:
+        raise ConfigError(
+            f"privacy.encarregado.email: expected an e-mail address, found {mail!r}"
         )
 
 

@@ -23,6 +23,12 @@ POINTS = (
     "after_event_patch",  # staff's new time is in Google, the journal does not know yet
     "after_event_delete",  # a cancelled request's event is gone, the journal does not know yet
 )
+# The steps of an erasure (`privacy erase`, the retention job), which a tick never reaches.
+ERASURE_POINTS = (
+    "after_erasure_intent",  # an elimination committed (DESIGN §9), nothing erased yet
+    "after_erasure_calendar",  # its events stripped (and cancelled), sheet and journal not
+    "after_erasure_sheet",  # its sheet rows erased, the journal not yet
+)
 
 
 _seen: dict[str, int] = {}
@@ -31,7 +37,7 @@ _seen: dict[str, int] = {}
 def hit(name: str) -> None:
     """Kill this process if the environment names this crash point: ``after_send`` the first
     time it is reached, ``after_send:5`` the fifth time (a kill in the middle of a batch)."""
-    if name not in POINTS:
+    if name not in POINTS and name not in ERASURE_POINTS:
         raise ValueError(f"unknown crash point {name!r}")
     wanted = os.environ.get(ENV)
     if not wanted:

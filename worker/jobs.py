@@ -39,10 +39,10 @@ def daily(deps: Deps, now: datetime, last: datetime | None) -> bool:
 
 
 def run_retention(deps: Deps, now: datetime) -> None:
-    with deps.journal.tx():
-        n = deps.journal.purge_personal_data(now, deps.settings.journal.retention_days)
-    if n:
-        log.info("retention: personal data of %d old requests erased", n)
+    """DESIGN §9: old finished requests erased from the sheet, the calendar and the journal."""
+    from worker.erasure import run_retention as erase_old
+
+    erase_old(deps, now)
 
 
 JOBS: tuple[Job, ...] = (

@@ -329,6 +329,7 @@ class RequestRecord:
     shown_status: str | None = None  # the `Situação` balcao last wrote (other values: staff's)
     shown_appt: float | None = None  # the `Atendimento` serial balcao last wrote
     staff_seen: str | None = None  # the staff choice already carried out ("remarcar@Agendado")
+    erasure_id: int | None = None  # the elimination that erased it (DESIGN §9): left alone
 
     @property
     def submitted_dt(self) -> datetime | None:
@@ -397,3 +398,18 @@ class Bounce:
     action: str
     received_at: datetime
     provider_id: str = ""
+
+
+@dataclass(frozen=True)
+class Elimination:
+    """One line of the elimination register (DESIGN §9); ``state`` is 'intent' until the
+    erasure it records is complete."""
+
+    id: int
+    at: str
+    reason: str
+    protocols: tuple[str, ...]
+    sheet: int
+    calendar: int
+    journal: int
+    state: str

@@ -120,7 +120,7 @@ class Placement:
             row = fresh.row_of.get(protocol)
             if row is None:
                 continue  # row deleted or unreadable: nothing to write; next tick looks again
-            if self._changed_since_read(protocol, row, fresh_cols):
+            if self._changed_since_read(protocol, row, fresh_cols, values):
                 log.info("%s: staff changed the row since this tick read it; written next tick",
                          protocol)
                 continue
@@ -134,16 +134,23 @@ class Placement:
         return placed
 
     def _changed_since_read(
-        self, protocol: str, row: int, fresh: dict[str, ColumnCells]
+        self, protocol: str, row: int, fresh: dict[str, ColumnCells],
+        values: writeback.OwnedValues,
     ) -> bool:
+        """True when `Situação` or `Atendimento` now hold something that is neither what the
+        tick read there nor what balcao is writing (a lost answer of our own write, retried,
+        finds our values: not a change)."""
         if self.seen is None:
             return False
         snap, view = self.seen
         was = view.row_of.get(protocol, self.forced_rows.get(protocol))
         if was is None:
             return False
-        for key, before in ((STATUS, snap.status), (APPOINTMENT, snap.appointment)):
-            if key in fresh and _same(fresh[key].get(row), before.get(was)) is False:
+        for key, before, ours in (
+            (STATUS, snap.status, values.status), (APPOINTMENT, snap.appointment, values.appointment)
+        ):
+            now = fresh[key].get(row) if key in fresh else None
+            if key in fresh and not _same(now, before.get(was)) and not _same(now, ours):
                 return True
         return False
 

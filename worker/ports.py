@@ -52,6 +52,12 @@ class ResponseSheet(Protocol):
         """ONE values.batchUpdate, RAW. Never retried blindly by a library."""
         ...
 
+    def read_displayed(self, ranges: Sequence[str]) -> list[list[list[str]]]:
+        """ONE values.batchGet of A1 ranges, row-major, each cell as staff see it
+        (FORMATTED_VALUE: ``07/03/2028 10:15:00`` rather than a serial number); the
+        data-subject export reports answers this way."""
+        ...
+
     def add_columns(
         self, titles: Sequence[str], first_column: int, date_columns: Sequence[int]
     ) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from worker import identity, intake
+from worker import identity, intake, texts
 from worker.adapters.a1 import col_letter
 from worker.config import Settings
 from worker.journal import Journal, RequestRecord
@@ -118,6 +118,10 @@ def recover_into(
                 in_sheet=1,
                 updated_at=now.isoformat(),
             )
+            if _at(cells, hmap.fields.get("email")) == texts.ERASED_CELL:
+                # Erased before the journal was lost (DESIGN §9): it stays erased (0 = an
+                # elimination whose register line went with the old journal).
+                rec.erasure_id, rec.email, rec.purged_at = 0, "", now.isoformat()
             if rec.valid:
                 _recover_effects(rec, s, calendar, mailer, counts)
             journal.insert(rec)

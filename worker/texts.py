@@ -56,3 +56,9 @@ EVENT_WHATSAPP = "Canal: chamada de vídeo pelo WhatsApp, a partir do número do
 EVENT_PHONE = "Telefone do cidadão: {phone}"
 EVENT_WA_LINK = "Abrir conversa: https://wa.me/{digits}"
 LINK_WHATSAPP = "WhatsApp"
+
+# ----------------------------------------------------------------- erasure (DESIGN §9)
+
+ERASED_CELL = "[removido]"
+REASON_EMAIL_ERASED = "E-mail inválido"  # the note of an erased request whose address was bad
+ERASED_EVENT_SUMMARY = "Balcão Virtual {protocol}"

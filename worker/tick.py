@@ -240,6 +240,11 @@ class Tick:
                 rec = self.exe.rec(protocol)
                 if rec is None:
                     continue
+                if rec.erasure_id is not None:
+                    # Erased (DESIGN §9): only its identity follows the row, never a flag.
+                    self.j.update(rec, ts_key=new_key)
+                    index.move(protocol, identity.key_ident(new_key))
+                    continue
                 self.j.update(
                     rec, ts_key=new_key, status=Status.ATTENTION.value,
                     reason=texts.REASON_EDITED, problem=Problem.EDITED.value,
@@ -258,7 +263,8 @@ class Tick:
         work: list[RequestRecord] = []
         for protocol in self.j.open_work(sorted(FLAGGED_PROBLEMS)):
             rec = self.exe.rec(protocol)
-            if rec is not None and is_open_work(rec):
+            # An erased request is never booked or e-mailed again (DESIGN §9).
+            if rec is not None and rec.erasure_id is None and is_open_work(rec):
                 work.append(rec)
         work.sort(key=lambda r: (r.submitted or r.received_at, r.seq))
         return work

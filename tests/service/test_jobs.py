@@ -18,7 +18,7 @@ MON = datetime(2028, 3, 6, 10, 0, tzinfo=BAHIA)
 
 @pytest.fixture
 def h(tmp_path: Path) -> Harness:
-    return Harness(tmp_path, MON, journal__retention_days=30)
+    return Harness(tmp_path, MON, privacy__retention_days=30)
 
 
 def test_retention_runs_once_per_office_day_and_a_restart_neither_repeats_nor_skips_it(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -49,23 +49,6 @@ def test_corrupted_journal_is_refused_with_the_recovery_command(tmp_path: Path) 
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(JournalError, match=r"j\.sqlite3"):
         Journal(str(path))
-
-
-def test_retention_erases_personal_data_of_old_requests_only(tmp_path: Path) -> None:
-    j = Journal(str(tmp_path / "j.sqlite3"))
-    with j.tx():
-        j.insert(record("BV-2027-000001", 1, NOW - timedelta(days=400), NOW - timedelta(days=399)))
-        j.insert(record("BV-2028-000002", 2, NOW - timedelta(days=10), NOW - timedelta(days=9)))
-    with j.tx():
-        assert j.purge_personal_data(NOW, retention_days=365) == 1
-    old, recent = j.get("BV-2027-000001"), j.get("BV-2028-000002")
-    assert old is not None and recent is not None
-    # Channel and service are kept (the month's report still counts them); people are not.
-    assert (old.email, old.name, old.phone, old.service) == ("", "", "", "Escritura")
-    assert old.status == "Agendado" and old.purged_at is not None  # the request stays accountable
-    assert recent.email == "ana@example.com"
-    dump = "\n".join(j.db.iterdump())
-    assert dump.count("ana@example.com") == 1
 
 
 def test_a_tick_transaction_is_all_or_nothing(tmp_path: Path) -> None:

@@ -150,6 +150,29 @@ class GoogleSheet:
         # The decoded JSON lists as they are: copying 50,000 rows would double the peak memory.
         return [vr.get("values", []) for vr in value_ranges]
 
+    def read_displayed(self, ranges: Sequence[str]) -> list[list[list[str]]]:
+        if not ranges:
+            return []
+        absolute = [absolute_range_name(self.worksheet, r) for r in ranges]
+        body = self._call(
+            "sheets values.batchGet",
+            False,
+            lambda: self._http.values_batch_get(
+                self.spreadsheet_id, absolute,
+                params={"valueRenderOption": "FORMATTED_VALUE", "majorDimension": "ROWS"},
+            ),
+        )
+        value_ranges = body.get("valueRanges", [])
+        if len(value_ranges) != len(ranges):
+            raise AdapterError(
+                f"sheets values.batchGet: asked {len(ranges)} ranges, got {len(value_ranges)}",
+                True,
+                reason="badResponse",
+            )
+        return [
+            [[str(v) for v in row] for row in vr.get("values", [])] for vr in value_ranges
+        ]
+
     def write(self, cells: Sequence[CellWrite]) -> None:
         if not cells:
             return

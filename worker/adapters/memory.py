@@ -27,6 +27,14 @@ def _empty(value: CellValue | None) -> bool:
     return value is None or value == ""
 
 
+def _displayed(value: CellValue) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _columns_of(rows: list[list[CellValue]]) -> list[list[CellValue]]:
     """Rows (trimmed) → columns, as Google answers majorDimension=COLUMNS: each column
     trimmed of its trailing empty cells, trailing empty columns dropped."""
@@ -102,6 +110,13 @@ class MemorySheet(_Faults):
         out = [self._read_one(r) for r in ranges]
         if by_column:
             out = [_columns_of(rows) for rows in out]
+        self._exit(fault)
+        return out
+
+    def read_displayed(self, ranges: Sequence[str]) -> list[list[list[str]]]:
+        """As ``read``, each cell as text (the fake has no number formats: ``str``)."""
+        fault = self._enter("read_displayed", tuple(ranges))
+        out = [[[_displayed(v) for v in row] for row in self._read_one(r)] for r in ranges]
         self._exit(fault)
         return out
 

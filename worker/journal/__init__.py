@@ -16,11 +16,14 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker.journal.queries import JournalQueries
 from worker.journal.schema import _MIGRATIONS, SCHEMA_VERSION
-from worker.model import BalcaoError, LockHeldError, RequestRecord
+
+if TYPE_CHECKING:
+    from worker.journal.privacy import PrivacyStore
+from worker.model import BalcaoError, Elimination, LockHeldError, RequestRecord
 
 # Room a tick must find in the journal before it touches Google (probe_writable): far more
 # than one tick's intents and results take.
@@ -70,6 +73,9 @@ class Journal(JournalQueries):
             if not readonly:
                 self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
+            # Freed cells and pages are zeroed, so an erased name or e-mail never lingers in
+            # the file's free space (DESIGN §9).
+            self.db.execute("PRAGMA secure_delete=ON")
             self.db.execute("PRAGMA foreign_keys=ON")
             if max_page_count is not None:
                 # Lets tests emulate a full disk without touching the file system.
@@ -329,20 +335,11 @@ class Journal(JournalQueries):
             rows = self._exec("SELECT * FROM audit WHERE protocol = ? ORDER BY id", (protocol,))
         return [dict(r) for r in rows]
 
-    def purge_personal_data(self, now: datetime, retention_days: int) -> int:
-        """Blank personal fields of requests older than the retention that have no open work
-        (no open intent, not waiting for an e-mail or a booking, no appointment ahead);
-        returns how many."""
-        cutoff = (now - timedelta(days=retention_days)).isoformat()
-        cur = self._exec(
-            "UPDATE requests SET email = '', name = '', phone = '', purged_at = ? "
-            "WHERE purged_at IS NULL AND received_at < ? "
-            "AND (slot_end IS NULL OR slot_end < ?) "
-            "AND status NOT IN ('Pendente', 'Recebido') "
-            "AND protocol NOT IN (SELECT protocol FROM effects WHERE state = 'intent')",
-            (now.isoformat(), cutoff, cutoff),
-        )
-        return cur.rowcount
+    @property
+    def privacy(self) -> PrivacyStore:
+        from worker.journal.privacy import PrivacyStore
+
+        return PrivacyStore(self)
 
     def stats(self) -> dict[str, int]:
         rows = self._exec("SELECT status, COUNT(*) AS n FROM requests GROUP BY status")

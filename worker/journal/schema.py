@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Each entry migrates from version i to i+1; the journal records the version it reached.
 _MIGRATIONS: list[str] = [
@@ -94,5 +94,14 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE requests ADD COLUMN staff_seen TEXT;
     UPDATE requests SET shown_status = status WHERE in_sheet = 1;
     CREATE INDEX requests_event ON requests(event_id);
+    """,
+    # 4: erasure (DESIGN §9). An elimination is committed as an intent ('intent') naming its
+    # protocols before anything is erased, so a crash halfway resumes it and never loses its
+    # register line; requests.erasure_id marks a request erased (or being erased): the tick
+    # never takes it in, books, flags or e-mails it again.
+    """
+    ALTER TABLE requests ADD COLUMN erasure_id INTEGER;
+    ALTER TABLE eliminations ADD COLUMN state TEXT NOT NULL DEFAULT 'done';
+    CREATE INDEX requests_erasure ON requests(erasure_id);
     """,
 ]
