@@ -1,0 +1,233 @@
+"""The scheduled e-mail jobs (reminders, the staff digest, deadline alerts) and the bounce check: journal reads → pure planners → the executor; no decisions of their own.
+
+Every e-mail goes through ``Executor.send_once`` with a deterministic Message-ID stored with
+its intent, so a job interrupted anywhere (kill -9 included) sends each e-mail at most once
+when it runs again; reminders and staff e-mails never use the last 10 % of
+``mail.daily_limit`` (``reserve``). Effects-table identities (protocol, kind, revision):
+reminder (P, ``reminder-<h>h``, appointment revision); digest ("", ``digest-<who>``,
+YYYYMMDD); alert (P, ``alerta-<who>``, 0), ``<who>`` a short hash of the staff address, so
+each recipient's copy is its own effect and its own Message-ID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from datetime import date, datetime, timedelta
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from worker import identity, texts
+from worker.deps import Deps
+from worker.effects import Executor
+from worker.journal.jobqueries import JobQueries
+from worker.lifecycle import Problem
+from worker.model import Channel, EmailSpec, RequestRecord, TickReport
+from worker.planners import alerts, bounces, digest, reminders
+from worker.planners.schedule import FINAL_STATUSES
+
+log = logging.getLogger("balcao.jobs")
+
+FINAL = sorted(FINAL_STATUSES)
+# Bounce reports are read again over this overlap (handled ones are skipped): a report that
+# Gmail filed a little late is never missed.
+BOUNCE_OVERLAP = timedelta(hours=1)
+BOUNCE_FIRST_WINDOW = timedelta(days=3)
+BOUNCE_EVENTS = ("bounced", "bounce_staff")
+
+
+class Deferred(Exception):
+    """A job could not finish for a reason that is no failure (the daily cap, Gmail's
+    throttling): it stays due and runs again at the next check."""
+
+
+def staff_tag(address: str) -> str:
+    """A short hash of a staff address: its copy's own effect and Message-ID, never in clear."""
+    return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:8]
+
+
+def _executor(deps: Deps, now: datetime) -> Executor:
+    """An executor for one job run; intents a crash left open are settled first (found in
+    sent mail → done; otherwise resent with the same Message-ID when asked for again)."""
+    exe = Executor(deps, now, TickReport(started=now))
+    exe.reconcile()
+    return exe
+
+
+def _tz(deps: Deps) -> ZoneInfo:
+    return ZoneInfo(deps.settings.office.timezone)
+
+
+# --------------------------------------------------------------------------- reminders
+
+
+def run_reminders(deps: Deps, now: datetime) -> None:
+    """Send every reminder owed now (DESIGN §8); one not sent for the cap is owed again at
+    the next run, until the appointment starts."""
+    leads = deps.settings.reminders.hours_before
+    if not leads:
+        return
+    rows = JobQueries(deps.journal).confirmed_appointments(
+        now, now + timedelta(hours=max(leads)), FINAL, [Problem.BOUNCED.value]
+    )
+    recs = {rec.protocol: rec for rec, _ in rows}
+    appts = [
+        reminders.Appointment(
+            rec.protocol, rec.revision, datetime.fromisoformat(rec.slot_start),
+            datetime.fromisoformat(at) if at else None,
+        )
+        for rec, at in rows if rec.slot_start
+    ]
+    owed = reminders.due(appts, leads, now, _tz(deps))
+    if not owed:
+        return
+    exe = _executor(deps, now)
+    waiting = 0
+    for r in owed:
+        if deps.stop.is_set():
+            break
+        rec = recs[r.protocol]
+        key = identity.mail_id(
+            deps.office_key, rec.protocol, "reminder", r.revision,
+            deps.settings.mail.message_id_domain, hours=r.hours,
+        )
+        sent = exe.send_once(
+            rec.protocol, f"reminder-{r.hours}h", r.revision, key,
+            partial(_render_reminder, deps, rec, r.hours, key),
+            reserve=True,
+        )
+        waiting += not sent
+    if waiting:
+        log.info("reminders: %d wait (daily cap, Gmail throttling or an error above)", waiting)
+
+
+def _render_reminder(deps: Deps, rec: RequestRecord, hours: int, key: str) -> EmailSpec:
+    assert rec.slot_start and rec.slot_end
+    return deps.renderer.render_reminder(
+        office=deps.office_info, protocol=rec.protocol, name=rec.name, to=rec.email,
+        start=datetime.fromisoformat(rec.slot_start), end=datetime.fromisoformat(rec.slot_end),
+        channel=Channel(rec.channel), meet_link=rec.meet_link,
+        sender_domain=deps.settings.mail.message_id_domain, hours_before=hours,
+        revision=rec.revision, phone=rec.phone, message_id=key,
+    )
+
+
+# --------------------------------------------------------------------------- digest
+
+
+def run_digest(deps: Deps, now: datetime) -> None:
+    """Today's digest to each of ``digest.recipients``; Deferred while one could not go."""
+    s = deps.settings
+    tz = _tz(deps)
+    day = now.astimezone(tz).date()
+    lo, hi = digest.day_bounds(day, tz)
+    records = JobQueries(deps.journal).day_records(lo, hi, FINAL)
+    content = digest.build(records, day, now, tz)
+    exe = _executor(deps, now)
+    waiting = 0
+    for to in (a.strip() for a in s.digest.recipients):
+        who = staff_tag(to)
+        key = identity.staff_mail_id(
+            deps.office_key, "digest", f"{day.isoformat()}.{who}", s.mail.message_id_domain
+        )
+        sent = exe.send_once(
+            "", f"digest-{who}", _day_number(day), key,
+            partial(
+                deps.renderer.render_digest, office=deps.office_info, digest=content, to=to,
+                sender_domain=s.mail.message_id_domain, message_id=key,
+            ),
+            reserve=True,
+        )
+        waiting += not sent
+    if waiting:
+        raise Deferred(f"{waiting} of {len(s.digest.recipients)} copies wait (daily cap or "
+                       "Gmail throttling)")
+    log.info("digest of %s sent: %d appointments, %d need attention, %d deadlines",
+             day.isoformat(), len(content.appointments), len(content.attention),
+             len(content.deadlines))
+
+
+def _day_number(day: date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+# --------------------------------------------------------------------------- alerts
+
+
+def run_alerts(deps: Deps, now: datetime) -> None:
+    """One alert per request and staff address when its deadline nears unanswered."""
+    s = deps.settings
+    if not s.digest.recipients:
+        return
+    recs = JobQueries(deps.journal).unanswered(now, FINAL)
+    candidates = [
+        alerts.Unanswered(rec.protocol, datetime.fromisoformat(rec.deadline), rec.status,
+                          rec.reason)
+        for rec in recs if rec.deadline
+    ]
+    owed = alerts.due(candidates, s.alerts.before_deadline_minutes, now, deps.office)
+    if not owed:
+        return
+    exe = _executor(deps, now)
+    for u in owed:
+        for to in (a.strip() for a in s.digest.recipients):
+            if deps.stop.is_set():
+                return
+            who = staff_tag(to)
+            key = identity.staff_mail_id(
+                deps.office_key, "alerta", f"{u.protocol}.{who}", s.mail.message_id_domain
+            )
+            exe.send_once(
+                u.protocol, f"alerta-{who}", 0, key,
+                partial(
+                    deps.renderer.render_deadline_alert, office=deps.office_info,
+                    protocol=u.protocol, deadline=u.deadline, to=to,
+                    sender_domain=s.mail.message_id_domain, status=u.status, note=u.note,
+                    message_id=key,
+                ),
+                reserve=True,
+            )
+
+
+# --------------------------------------------------------------------------- bounces
+
+
+def run_bounces(deps: Deps, now: datetime) -> None:
+    """Read failed-delivery reports since the last check and flag their requests."""
+    if not deps.settings.mail.bounce_check:
+        return
+    last = deps.journal.job_runs().get("bounces")
+    since = last - BOUNCE_OVERLAP if last is not None and last <= now else now - BOUNCE_FIRST_WINDOW
+    exe = Executor(deps, now, TickReport(started=now))
+    reports = exe.call(lambda: deps.mailer.find_bounces(since), "gmail bounces")
+    if not reports:
+        return
+    q = JobQueries(deps.journal)
+    keys = sorted({b.message_id for b in reports})
+    sent = {k: bounces.SentMail(k, p, kind) for k, (p, kind) in q.sent_mail(keys).items()}
+    statuses: dict[str, str] = {}
+    for mail in sent.values():
+        rec = exe.rec(mail.protocol) if mail.protocol else None
+        if rec is not None and not rec.purged_at:
+            statuses[rec.protocol] = rec.status
+    for m in bounces.match(reports, sent, statuses, q.handled_bounces(keys, BOUNCE_EVENTS)):
+        _apply_bounce(exe, m)
+
+
+def _apply_bounce(exe: Executor, m: bounces.Match) -> None:
+    j = exe.j
+    with j.tx():
+        if m.outcome is bounces.Outcome.LOG:
+            log.warning("bounce: a staff e-mail (%s) was not delivered: check "
+                        "digest.recipients", m.kind.split("-", 1)[0])
+            j.audit(exe.now, None, "bounce_staff", m.key)
+            return
+        rec = exe.rec(m.protocol)
+        assert rec is not None
+        log.warning("%s: its %s e-mail was not delivered; flagged for staff", m.protocol, m.kind)
+        j.audit(exe.now, m.protocol, "bounced", m.key)
+        if m.outcome is bounces.Outcome.NOTE:
+            if rec.reason != texts.REASON_BOUNCED:
+                j.update(rec, reason=texts.REASON_BOUNCED, updated_at=exe.now.isoformat())
+        else:
+            exe.commit(rec, problem=Problem.BOUNCED.value)
