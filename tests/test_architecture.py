@@ -36,6 +36,13 @@ DOMAIN: dict[str, set[str]] = {
         "worker.model", "worker.intake", "worker.texts", "worker.lifecycle", "worker.ports",
     },
     "worker.planners.actions": {"worker.model"},
+    "worker.planners.schedule": {"worker.lifecycle", "worker.officetime"},
+    "worker.planners.reminders": {"worker.planners.schedule"},
+    "worker.planners.alerts": {"worker.officetime"},
+    "worker.planners.digest": {
+        "worker.model", "worker.lifecycle", "worker.mailparts", "worker.planners.schedule",
+    },
+    "worker.planners.bounces": {"worker.model", "worker.planners.schedule"},
     "worker.ports": {"worker.model"},
     "worker.journal": {"worker.model", "worker.journal.queries", "worker.journal.schema"},
     "worker.journal.queries": {"worker.model"},
