@@ -644,8 +644,8 @@ class Checker:
 
         journal = Journal(path, readonly=True)
         try:
-            for name, text in last_runs(self.s, journal):
-                self.emit(SKIP if text.startswith("off") else OK, f"job {name}", text)
+            for name, text in last_runs(self.s, journal):  # a job left off is no fault
+                self.emit(OK, f"job {name}", text)
         finally:
             journal.close()
 
