@@ -21,6 +21,7 @@ from worker.effects import AuthPaused
 from worker.journal import Journal, JournalError
 from worker.mailjobs import Deferred
 from worker.model import AdapterError
+from worker.officetime import OfficeCalendar
 from worker.planners import schedule
 from worker.textfmt import fmt_datetime
 
@@ -114,6 +115,20 @@ def run_due(deps: Deps, now: datetime, jobs: Sequence[Job] = JOBS) -> bool:
             log.error("job %s failed: unexpected %s", job.name, type(exc).__name__)
             ok = False
     return ok
+
+
+def settle_after_recovery(
+    journal: Journal, s: Settings, office: OfficeCalendar, now: datetime
+) -> None:
+    """After `balcao recover` (DESIGN §4): reminders and alerts whose time has passed count
+    as sent, and each job's last run is the recovery's (a digest already sent today is not
+    sent again; one not yet due today still is)."""
+    with journal.tx():
+        n = mailjobs.settle_recovered(journal, s, office, now)
+        for job in JOBS:
+            journal.set_job_run(job.name, now)
+    if n:
+        log.info("recovery: %d reminders and alerts whose time has passed count as sent", n)
 
 
 def last_runs(s: Settings, journal: Journal, jobs: Sequence[Job] = JOBS) -> list[tuple[str, str]]:

@@ -18,11 +18,14 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from worker import identity, texts
+from worker.config import Settings
 from worker.deps import Deps
 from worker.effects import Executor
+from worker.journal import Journal
 from worker.journal.jobqueries import JobQueries
 from worker.lifecycle import Problem
 from worker.model import Channel, EmailSpec, RequestRecord, TickReport
+from worker.officetime import OfficeCalendar
 from worker.planners import alerts, bounces, digest, reminders
 from worker.planners.schedule import FINAL_STATUSES
 
@@ -44,6 +47,20 @@ class Deferred(Exception):
 def staff_tag(address: str) -> str:
     """A short hash of a staff address: its copy's own effect and Message-ID, never in clear."""
     return hashlib.sha256(address.strip().lower().encode()).hexdigest()[:8]
+
+
+def reminder_key(s: Settings, protocol: str, revision: int, hours: int) -> str:
+    return identity.mail_id(
+        s.form.spreadsheet_id, protocol, "reminder", revision, s.mail.message_id_domain,
+        hours=hours,
+    )
+
+
+def staff_key(s: Settings, kind: str, subject: str, to: str) -> str:
+    """A staff e-mail's Message-ID: ``kind`` "digest" with the day, "alerta" with the protocol."""
+    return identity.staff_mail_id(
+        s.form.spreadsheet_id, kind, f"{subject}.{staff_tag(to)}", s.mail.message_id_domain
+    )
 
 
 def _executor(deps: Deps, now: datetime) -> Executor:
@@ -87,10 +104,7 @@ def run_reminders(deps: Deps, now: datetime) -> None:
         if deps.stop.is_set():
             break
         rec = recs[r.protocol]
-        key = identity.mail_id(
-            deps.office_key, rec.protocol, "reminder", r.revision,
-            deps.settings.mail.message_id_domain, hours=r.hours,
-        )
+        key = reminder_key(deps.settings, rec.protocol, r.revision, r.hours)
         sent = exe.send_once(
             rec.protocol, f"reminder-{r.hours}h", r.revision, key,
             partial(_render_reminder, deps, rec, r.hours, key),
@@ -126,12 +140,9 @@ def run_digest(deps: Deps, now: datetime) -> None:
     exe = _executor(deps, now)
     waiting = 0
     for to in (a.strip() for a in s.digest.recipients):
-        who = staff_tag(to)
-        key = identity.staff_mail_id(
-            deps.office_key, "digest", f"{day.isoformat()}.{who}", s.mail.message_id_domain
-        )
+        key = staff_key(s, "digest", day.isoformat(), to)
         sent = exe.send_once(
-            "", f"digest-{who}", _day_number(day), key,
+            "", f"digest-{staff_tag(to)}", _day_number(day), key,
             partial(
                 deps.renderer.render_digest, office=deps.office_info, digest=content, to=to,
                 sender_domain=s.mail.message_id_domain, message_id=key,
@@ -173,12 +184,9 @@ def run_alerts(deps: Deps, now: datetime) -> None:
         for to in (a.strip() for a in s.digest.recipients):
             if deps.stop.is_set():
                 return
-            who = staff_tag(to)
-            key = identity.staff_mail_id(
-                deps.office_key, "alerta", f"{u.protocol}.{who}", s.mail.message_id_domain
-            )
+            key = staff_key(s, "alerta", u.protocol, to)
             exe.send_once(
-                u.protocol, f"alerta-{who}", 0, key,
+                u.protocol, f"alerta-{staff_tag(to)}", 0, key,
                 partial(
                     deps.renderer.render_deadline_alert, office=deps.office_info,
                     protocol=u.protocol, deadline=u.deadline, to=to,
@@ -231,3 +239,41 @@ def _apply_bounce(exe: Executor, m: bounces.Match) -> None:
                 j.update(rec, reason=texts.REASON_BOUNCED, updated_at=exe.now.isoformat())
         else:
             exe.commit(rec, problem=Problem.BOUNCED.value)
+
+
+# --------------------------------------------------------------------------- after recovery
+
+
+def settle_recovered(journal: Journal, s: Settings, office: OfficeCalendar, now: datetime) -> int:
+    """After `balcao recover` (DESIGN §4): the reminders and alerts whose time has passed
+    count as sent, so nothing the lost journal had sent goes out again; returns how many.
+    Runs inside the caller's transaction."""
+    q = JobQueries(journal)
+    n = 0
+    leads = s.reminders.hours_before
+    if leads:
+        rows = q.confirmed_appointments(now, now + timedelta(hours=max(leads)), FINAL, [])
+        for rec, _ in rows:
+            start = datetime.fromisoformat(rec.slot_start or "")
+            for h in leads:
+                if start - timedelta(hours=h) <= now < start:
+                    n += _settle(journal, reminder_key(s, rec.protocol, rec.revision, h),
+                                 rec.protocol, f"reminder-{h}h", rec.revision, now)
+    minutes = s.alerts.before_deadline_minutes
+    for rec in q.unanswered(now, FINAL) if s.digest.recipients else []:
+        deadline = datetime.fromisoformat(rec.deadline or "")
+        if not deadline > now >= alerts.alert_at(deadline, minutes, office):
+            continue
+        for to in (a.strip() for a in s.digest.recipients):
+            n += _settle(journal, staff_key(s, "alerta", rec.protocol, to), rec.protocol,
+                         f"alerta-{staff_tag(to)}", 0, now)
+    return n
+
+
+def _settle(journal: Journal, key: str, protocol: str, kind: str, revision: int,
+            now: datetime) -> int:
+    if journal.effect_key(protocol, kind, revision) is not None:
+        return 0
+    journal.record_intent(key, protocol, kind, revision, now)
+    journal.record_done(key, "recovered", now)
+    return 1

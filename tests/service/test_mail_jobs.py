@@ -299,3 +299,25 @@ def test_bounces_are_read_at_most_every_ten_minutes_and_handled_once(tmp_path: P
     after = h.journal.get(rec.protocol)
     assert after is not None and after.status == "Agendado"
     assert [a["event"] for a in h.journal.audit_trail(rec.protocol)].count("bounced") == 1
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+def test_after_a_recovery_reminders_whose_time_passed_are_not_sent_again(tmp_path: Path) -> None:
+    from worker import recovery
+    from worker.journal import Journal
+
+    h = Harness(tmp_path, FRI)
+    h.submit(FRI - timedelta(minutes=1))
+    drive(h, datetime(2028, 3, 5, 9, 0, tzinfo=BAHIA), step=timedelta(hours=1))
+    assert kinds(h) == ["confirmation", "reminder"]  # the 24-hour one, Sunday 08:00
+    # The journal is lost; `balcao recover` rebuilds it from Google on Sunday at 09:00.
+    rebuilt = Journal(str(tmp_path / "rebuilt.sqlite3"))
+    recovery.recover_into(rebuilt, h.s, h.sheet, h.calendar, h.mailer, now=h.now)
+    assert set(rebuilt.job_runs().values()) == {h.now}
+    h.journal = h.deps.journal = rebuilt
+    drive(h, datetime(2028, 3, 6, 9, 0, tzinfo=BAHIA), step=timedelta(hours=1))
+    # Only the 2-hour reminder, at 07:00 on Monday: the 24-hour one counts as sent.
+    assert kinds(h) == ["confirmation", "reminder", "reminder"]
+    assert len(set(h.mailer.message_ids())) == 3

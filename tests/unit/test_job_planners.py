@@ -82,6 +82,7 @@ DIGEST_DUE = [
     ("2028-03-06 16:59", None, True),  # a late start still sends it
     ("2028-03-06 17:00", None, False),  # after closing: skipped that day
     ("2028-03-06 12:00", "2028-03-06 07:30", False),  # once per day
+    ("2028-03-06 07:30", "2028-03-06 06:00", True),  # a recovery at 06:00 sent no digest
     ("2028-03-07 07:30", "2028-03-06 07:30", True),  # the next open day
     ("2028-03-04 10:00", "2028-03-03 07:30", False),  # Saturday
     ("2028-02-29 10:00", "2028-02-25 07:30", False),  # Carnival Tuesday

@@ -38,8 +38,9 @@ def digest_due(
     """Once per open day, from ``at`` until closing (a late start after closing skips it).
 
     On Mon 2028-03-06 with ``at`` 07:30: due at 07:30 and 16:59, not at 07:29 or 17:00, and
-    not again once it ran that day; never on Sat 2028-03-04 or Carnival Tuesday; on Ash
-    Wednesday (open 14:00-17:00) due from 07:30 too."""
+    not again once it ran that day from 07:30 on (a last run at 06:00, set by a recovery,
+    still leaves it due); never on Sat 2028-03-04 or Carnival Tuesday; on Ash Wednesday (open
+    14:00-17:00) due from 07:30 too."""
     local = now.astimezone(office.tz)
     day = local.date()
     interval = office.open_interval(day)
@@ -48,4 +49,4 @@ def digest_due(
     start = datetime.combine(day, at, tzinfo=office.tz)
     if not start <= local < interval[1]:
         return False
-    return last is None or last.astimezone(office.tz).date() != day
+    return last is None or not start <= last.astimezone(office.tz) < interval[1]
