@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -32,10 +32,12 @@ from worker.planners.schedule import FINAL_STATUSES
 log = logging.getLogger("balcao.jobs")
 
 FINAL = sorted(FINAL_STATUSES)
-# Bounce reports are read again over this overlap (handled ones are skipped): a report that
-# Gmail filed a little late is never missed.
+# Bounce reports are searched from the newest one already read, by the mailbox's own clock
+# (never ours: a skewed or moved clock must not hide one), less this overlap; handled ones are
+# skipped. Before any report was read: from the start of the Balcão Virtual (CNJ Res. 372/2021).
 BOUNCE_OVERLAP = timedelta(hours=1)
-BOUNCE_FIRST_WINDOW = timedelta(days=3)
+BOUNCE_START = datetime(2021, 1, 1, tzinfo=UTC)
+BOUNCE_MARK = "bounces_newest"  # meta key: received time of the newest report read
 BOUNCE_EVENTS = ("bounced", "bounce_staff")
 
 
@@ -204,12 +206,13 @@ def run_bounces(deps: Deps, now: datetime) -> None:
     """Read failed-delivery reports since the last check and flag their requests."""
     if not deps.settings.mail.bounce_check:
         return
-    last = deps.journal.job_runs().get("bounces")
-    since = last - BOUNCE_OVERLAP if last is not None and last <= now else now - BOUNCE_FIRST_WINDOW
+    mark = deps.journal.get_meta(BOUNCE_MARK)
+    since = datetime.fromisoformat(mark) - BOUNCE_OVERLAP if mark else BOUNCE_START
     exe = Executor(deps, now, TickReport(started=now))
     reports = exe.call(lambda: deps.mailer.find_bounces(since), "gmail bounces")
     if not reports:
         return
+    newest = max(b.received_at for b in reports)
     q = JobQueries(deps.journal)
     keys = sorted({b.message_id for b in reports})
     sent = {k: bounces.SentMail(k, p, kind) for k, (p, kind) in q.sent_mail(keys).items()}
@@ -220,6 +223,9 @@ def run_bounces(deps: Deps, now: datetime) -> None:
             statuses[rec.protocol] = rec.status
     for m in bounces.match(reports, sent, statuses, q.handled_bounces(keys, BOUNCE_EVENTS)):
         _apply_bounce(exe, m)
+    if mark is None or newest > datetime.fromisoformat(mark):
+        with deps.journal.tx():
+            deps.journal.set_meta(BOUNCE_MARK, newest.isoformat())
 
 
 def _apply_bounce(exe: Executor, m: bounces.Match) -> None:

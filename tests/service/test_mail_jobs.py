@@ -301,6 +301,29 @@ def test_bounces_are_read_at_most_every_ten_minutes_and_handled_once(tmp_path: P
     assert [a["event"] for a in h.journal.audit_trail(rec.protocol)].count("bounced") == 1
 
 
+def test_a_bounce_is_found_whatever_balcaos_clock_says(tmp_path: Path) -> None:
+    # The mailbox's clock is two years behind balcao's (a moved clock, a skewed server): the
+    # search goes by the reports' own times, never by balcao's.
+    h = bouncing(tmp_path, ["morto@example.com"])
+    h.mailer.clock = FixedClockAt(datetime(2026, 1, 5, 10, 0, tzinfo=BAHIA))
+    first = h.submit(FRI - timedelta(minutes=1), email="morto@example.com")
+    drive(h, FRI + timedelta(minutes=20), step=timedelta(minutes=10))
+    assert h.cell(first, "Situação") == "Requer atenção"
+    # A second report, later by the mailbox's clock, is found by the next check.
+    h.mailer.clock = FixedClockAt(datetime(2026, 1, 5, 11, 0, tzinfo=BAHIA))
+    second = h.submit(h.now - timedelta(minutes=1), email="morto@example.com", name="Outro Nome")
+    drive(h, h.now + timedelta(minutes=30), step=timedelta(minutes=10))
+    assert h.cell(second, "Situação") == "Requer atenção"
+
+
+class FixedClockAt:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
 # --------------------------------------------------------------------------- recovery
 
 
