@@ -56,6 +56,10 @@ def run_retention(deps: Deps, now: datetime) -> None:
         n = deps.journal.purge_personal_data(now, deps.settings.journal.retention_days)
     if n:
         log.info("retention: personal data of %d old requests erased", n)
+    stale = mailjobs.expire_stale_intents(deps.journal, now)
+    if stale:
+        log.warning("%d job e-mails whose outcome stayed unknown for a day are no longer due",
+                    stale)
 
 
 def _reminders_on(s: Settings) -> bool:

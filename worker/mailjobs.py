@@ -247,6 +247,29 @@ def _apply_bounce(exe: Executor, m: bounces.Match) -> None:
             exe.commit(rec, problem=Problem.BOUNCED.value)
 
 
+# --------------------------------------------------------------------------- housekeeping
+
+JOB_KINDS = ("reminder-", "digest-", "alerta-")
+# An open intent of a job e-mail is asked for again at the job's next check; one still open a
+# day later never will be (its appointment started, its day or deadline passed): it is closed,
+# so that no tick keeps looking it up in sent mail.
+STALE_INTENT = timedelta(days=1)
+
+
+def expire_stale_intents(journal: Journal, now: datetime) -> int:
+    n = 0
+    with journal.tx():
+        for eff in journal.open_intents():
+            if eff.kind.startswith(JOB_KINDS) and (
+                datetime.fromisoformat(eff.created_at) < now - STALE_INTENT
+            ):
+                journal.record_failed(eff.key, now)
+                journal.audit(now, eff.protocol or None, "expired",
+                              f"{eff.kind} {eff.key}: outcome unknown, no longer due")
+                n += 1
+    return n
+
+
 # --------------------------------------------------------------------------- after recovery
 
 

@@ -344,3 +344,21 @@ def test_after_a_recovery_reminders_whose_time_passed_are_not_sent_again(tmp_pat
     # Only the 2-hour reminder, at 07:00 on Monday: the 24-hour one counts as sent.
     assert kinds(h) == ["confirmation", "reminder", "reminder"]
     assert len(set(h.mailer.message_ids())) == 3
+
+
+def test_a_job_email_left_open_past_its_time_is_closed_by_the_daily_housekeeping(
+    h: Harness,
+) -> None:
+    h.submit(FRI - timedelta(minutes=1))
+    h.tick()
+    h.now = datetime(2028, 3, 5, 8, 0, tzinfo=BAHIA)
+    lost = AdapterError("mail: connection reset", True, outcome_unknown=True)
+    h.mailer.fail_next("send", lost)  # refused before acting: never sent, outcome unknown
+    assert jobs.run_due(h.deps, h.now)
+    # balcao stops until after the appointment: the 24-hour reminder is no longer owed.
+    h.now = datetime(2028, 3, 7, 9, 0, tzinfo=BAHIA)
+    assert [e.kind for e in h.journal.open_intents()] == ["reminder-24h"]
+    assert jobs.run_due(h.deps, h.now)
+    assert h.journal.open_intents() == []
+    assert kinds(h) == ["confirmation"]
+    assert [a["event"] for a in h.journal.audit_trail(h.journal.all()[0].protocol)][-1] == "expired"
