@@ -47,6 +47,7 @@ DOMAIN: dict[str, set[str]] = {
     "worker.journal": {"worker.model", "worker.journal.queries", "worker.journal.schema"},
     "worker.journal.queries": {"worker.model"},
     "worker.journal.schema": set(),
+    "worker.journal.jobqueries": {"worker.model", "worker.journal"},
     "worker.retry": {"worker.model"},
     "worker.config": {"worker.model", "yaml"},
 }

@@ -362,3 +362,27 @@ def test_a_job_email_left_open_past_its_time_is_closed_by_the_daily_housekeeping
     assert h.journal.open_intents() == []
     assert kinds(h) == ["confirmation"]
     assert [a["event"] for a in h.journal.audit_trail(h.journal.all()[0].protocol)][-1] == "expired"
+
+
+# --------------------------------------------------------------------------- with the staff lifecycle
+
+
+def test_a_time_typed_by_staff_moves_the_reminders_and_cancelar_stops_them(h: Harness) -> None:
+    from tests.service.harness import serial
+
+    row = h.submit(FRI - timedelta(minutes=1))
+    drive(h, datetime(2028, 3, 5, 9, 0, tzinfo=BAHIA), step=timedelta(hours=1))
+    assert kinds(h) == ["confirmation", "reminder"]  # Monday 08:00's 24-hour reminder
+    # Sunday: staff type Wednesday 10:00 in Atendimento; a new confirmation, then the new
+    # time's reminders only (none for Monday 08:00 any more).
+    h.sheet.set_cell(row, h.col("Atendimento"), serial(datetime(2028, 3, 8, 10, 0, tzinfo=BAHIA)))
+    drive(h, datetime(2028, 3, 8, 9, 0, tzinfo=BAHIA), step=timedelta(hours=1))
+    moved = [m.spec for m in h.mailer.sent][2:]
+    assert [m.kind for m in moved] == ["confirmation", "reminder", "reminder"]
+    assert all("08/03/2028 às 10:00" in m.subject for m in moved)
+    # A second booking, cancelled by staff before its reminders: none is sent.
+    other = h.submit(h.now - timedelta(minutes=1), email="bia@example.com", name="Bia Reis")
+    h.tick()
+    h.sheet.set_cell(other, h.col("Situação"), "Cancelar")
+    drive(h, datetime(2028, 3, 12, 9, 0, tzinfo=BAHIA), step=timedelta(hours=2))
+    assert kinds(h, "bia@example.com") == ["confirmation", "cancellation"]
