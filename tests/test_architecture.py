@@ -37,6 +37,13 @@ DOMAIN: dict[str, set[str]] = {
     },
     "worker.planners.actions": {"worker.model"},
     "worker.planners.retention": {"worker.model", "worker.lifecycle"},
+    "worker.planners.schedule": {"worker.lifecycle", "worker.officetime"},
+    "worker.planners.reminders": {"worker.planners.schedule"},
+    "worker.planners.alerts": {"worker.officetime"},
+    "worker.planners.digest": {
+        "worker.model", "worker.lifecycle", "worker.mailparts", "worker.planners.schedule",
+    },
+    "worker.planners.bounces": {"worker.model", "worker.planners.schedule"},
     "worker.ports": {"worker.model"},
     "worker.journal": {
         "worker.model", "worker.journal.queries", "worker.journal.schema", "worker.journal.privacy",
@@ -44,6 +51,7 @@ DOMAIN: dict[str, set[str]] = {
     "worker.journal.queries": {"worker.model"},
     "worker.journal.schema": set(),
     "worker.journal.privacy": {"worker.model", "worker.journal"},
+    "worker.journal.jobqueries": {"worker.model", "worker.journal"},
     "worker.retry": {"worker.model"},
     "worker.config": {"worker.model", "yaml"},
 }

@@ -103,7 +103,12 @@ def sender(s: Settings) -> str:
 def google_scopes(s: Settings) -> list[str]:
     from worker.adapters.google_auth import scopes_for
 
-    return scopes_for(s.mail.transport, s.mail.sent_check, s.scheduling.invite_citizen)
+    return scopes_for(s.mail.transport, reads_mail(s), s.scheduling.invite_citizen)
+
+
+def reads_mail(s: Settings) -> bool:
+    """gmail.readonly is asked for (and used) for the sent-mail check and the bounce check."""
+    return s.mail.sent_check or s.mail.bounce_check
 
 
 def credentials(s: Settings):  # type: ignore[no-untyped-def]
@@ -144,7 +149,7 @@ def adapters(s: Settings, *, timeout: float | None = None) -> tuple[ResponseShee
             from worker.adapters.gmail import GmailMailer
 
             return GmailMailer(
-                creds, sender=sender(s), can_search_sent=s.mail.sent_check,
+                creds, sender=sender(s), can_search_sent=reads_mail(s),
                 user_id=s.mail.gmail_user, api_endpoint=ep, timeout=t, reply_to=s.mail.reply_to,
             )
         from worker.adapters.smtp import SmtpMailer

@@ -74,7 +74,7 @@ def required_methods(s: Settings) -> list[str]:
     methods = [*SHEETS_METHODS, *CALENDAR_METHODS]
     if s.mail.transport == "gmail":
         methods += GMAIL_SEND_METHODS
-    if s.mail.sent_check:
+    if s.mail.sent_check or s.mail.bounce_check:  # both read the mailbox (gmail.readonly)
         methods += GMAIL_SENT_CHECK_METHODS
     return methods
 
@@ -505,7 +505,7 @@ class Checker:
             return
         gmail = self.service("gmail")
         user = self.s.mail.gmail_user
-        if self.s.mail.sent_check or self.kind == "dummy":
+        if self.s.mail.sent_check or self.s.mail.bounce_check or self.kind == "dummy":
             try:
                 prof = self.call("gmail users.getProfile", False, lambda: gmail.users()
                                  .getProfile(userId=user).execute(num_retries=0))
@@ -635,6 +635,19 @@ class Checker:
         except LockHeldError:
             running = " (a running balcao holds its lock: fine)"
         self.emit(OK, "journal", f"{path} writable{running}")
+        self.check_jobs(path)
+
+    def check_jobs(self, path: str) -> None:
+        """Each scheduled job's last run (DESIGN §8), read from the journal."""
+        from worker.jobs import last_runs
+        from worker.journal import Journal
+
+        journal = Journal(path, readonly=True)
+        try:
+            for name, text in last_runs(self.s, journal):  # a job left off is no fault
+                self.emit(OK, f"job {name}", text)
+        finally:
+            journal.close()
 
 
 def _short(exc: object) -> str:

@@ -134,7 +134,25 @@ class MailSettings:
     daily_limit: int = 400
     message_id_domain: str = "balcao.invalid"
     sent_check: bool = False
+    # Read failed-delivery reports (needs gmail.readonly; never over SMTP): the bounces job.
+    bounce_check: bool = False
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+
+@dataclass(frozen=True)
+class ReminderSettings:
+    hours_before: tuple[int, ...] = (24, 2)
+
+
+@dataclass(frozen=True)
+class DigestSettings:
+    recipients: tuple[str, ...] = ()  # empty: no digest and no deadline alerts
+    at: time = time(7, 30)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    before_deadline_minutes: int = 120  # office minutes
 
 
 @dataclass(frozen=True)
@@ -228,6 +246,9 @@ class Settings:
             if value is not None:
                 return value
         return DEFAULT_RETENTION_DAYS
+    reminders: ReminderSettings = field(default_factory=ReminderSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 # --------------------------------------------------------------------------- loading
@@ -540,6 +561,7 @@ def validate(s: Settings) -> None:
         raise ConfigError(
             f"google.timeout_seconds: expected a number above 0, found {s.google.timeout_seconds}"
         )
+    _validate_jobs(s)
     ep = s.google.api_endpoint
     if ep is not None and not re.match(r"^https?://[^/\s]+", ep):
         raise ConfigError(
@@ -571,6 +593,39 @@ def _validate_privacy(s: Settings) -> None:
     if mail and "@" not in mail:
         raise ConfigError(
             f"privacy.encarregado.email: expected an e-mail address, found {mail!r}"
+        )
+
+
+_ADDRESS = re.compile(r"^[^@\s,;<>\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+def _validate_jobs(s: Settings) -> None:
+    """The scheduled jobs' settings (reminders, digest, alerts, bounces)."""
+    hours = s.reminders.hours_before
+    for i, h in enumerate(hours):
+        if not 1 <= h <= 168:
+            raise ConfigError(
+                f"reminders.hours_before[{i}]: expected hours between 1 and 168, found {h}"
+            )
+    if len(set(hours)) != len(hours):
+        raise ConfigError(
+            f"reminders.hours_before: expected distinct hours, found {list(hours)}"
+        )
+    for i, addr in enumerate(s.digest.recipients):
+        if not _ADDRESS.fullmatch(addr.strip()):
+            raise ConfigError(
+                f"digest.recipients[{i}]: expected one e-mail address, found {addr!r}"
+            )
+    minutes = s.alerts.before_deadline_minutes
+    if not 1 <= minutes <= 24 * 60:
+        raise ConfigError(
+            "alerts.before_deadline_minutes: expected office minutes between 1 and 1440, "
+            f"found {minutes}"
+        )
+    if s.mail.bounce_check and s.mail.transport == "smtp":
+        raise ConfigError(
+            "mail.bounce_check: expected false with mail.transport: smtp (bounces are read "
+            "from the Gmail mailbox with gmail.readonly), found true"
         )
 
 

@@ -22,6 +22,7 @@ POINTS = (
     "after_sheet_write",  # the batch write happened, the journal does not know yet
     "after_event_patch",  # staff's new time is in Google, the journal does not know yet
     "after_event_delete",  # a cancelled request's event is gone, the journal does not know yet
+    "after_job",  # a scheduled job ran, its last run is not recorded yet
 )
 # The steps of an erasure (`privacy erase`, the retention job), which a tick never reaches.
 ERASURE_POINTS = (

@@ -90,6 +90,7 @@ class Problem(StrEnum):
     NO_SLOT_RESCHEDULE = "no_slot_reschedule"  # Remarcar found no slot: the appointment stays
     STAFF_NOTE = "staff_note"  # a note for staff about their last choice; the status is derived
     CLOSED_DAY = "closed_day"  # booked on a day that became closed
+    BOUNCED = "bounced"  # an e-mail to the citizen came back undelivered (bounces job)
 
 
 class StaffAction(StrEnum):
@@ -106,7 +107,7 @@ class StaffAction(StrEnum):
 # Problems that take a request out of automatic work: staff must act.
 FLAGGED: frozenset[str] = frozenset({
     Problem.EDITED, Problem.EVENT_DELETED, Problem.MEET_FAILED, Problem.PERMANENT,
-    Problem.MAIL_FAILED, Problem.POISON,
+    Problem.MAIL_FAILED, Problem.POISON, Problem.BOUNCED,
 })
 # Event states after which no insert or poll is due.
 EVENT_SETTLED: frozenset[str] = frozenset(
@@ -162,6 +163,8 @@ def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:
         return Status.ATTENTION, texts.REASON_POISON
     if problem == Problem.EDITED:
         return Status.ATTENTION, texts.REASON_EDITED
+    if problem == Problem.BOUNCED:
+        return Status.ATTENTION, texts.REASON_BOUNCED
     if rec.event_state == EventState.CANCELLED:
         return Status.ATTENTION, texts.REASON_EVENT_DELETED
     if problem == Problem.MEET_FAILED:

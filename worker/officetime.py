@@ -324,6 +324,30 @@ class OfficeCalendar:
             "the office configuration closes every day"
         )
 
+    def minutes_before(self, instant: datetime, minutes: int) -> datetime:
+        """The instant ``minutes`` office minutes before ``instant``: only open time counts.
+
+        With the default hours, 120 minutes before Tue 2028-03-07 10:15 is 08:15; before
+        Tue 09:00 it is Mon 16:00 (60 minutes on Tuesday morning, 60 on Monday afternoon);
+        before Thu 2028-03-02 08:00 it is Ash Wednesday 15:00 (Carnival is closed). Used for
+        the deadline alerts: the deadline itself is counted the same way, minute by minute.
+        """
+        remaining = timedelta(minutes=minutes)
+        local = self._local(instant)
+        d = local.date()
+        for _ in range(SEARCH_LIMIT_DAYS + 1):
+            interval = self.open_interval(d)
+            if interval is not None and interval[0] < local:
+                end = min(interval[1], local)
+                if end - interval[0] >= remaining:
+                    return end - remaining
+                remaining -= end - interval[0]
+            d -= _DAY
+        raise ValueError(
+            f"no open time within {SEARCH_LIMIT_DAYS} days before {local.isoformat()}: "
+            "the office configuration closes every day"
+        )
+
     def deadline(self, submitted: datetime) -> datetime:
         """R24-BA: the response deadline of a request submitted at ``submitted``, in office time.
 

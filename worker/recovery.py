@@ -128,6 +128,9 @@ def recover_into(
             journal.audit(now, protocol, "recovered", f"row {r} {status}")
             counts["requests"] += 1
         journal.set_cursor(last_row)
+    from worker import bootstrap, jobs
+
+    jobs.settle_after_recovery(journal, s, bootstrap.office_calendar(s), now)
     return counts
 
 

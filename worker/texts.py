@@ -20,6 +20,7 @@ REASON_PAUSED = "Integração pausada: credenciais do Google precisam de atenç�
 REASON_POISON = "Erro inesperado ao processar esta solicitação; atenda manualmente"
 REASON_PERMANENT = "Erro ao criar o evento na agenda; agende manualmente"
 REASON_MAIL_FAILED = "Falha no envio do e-mail ao cidadão; contate-o por telefone"
+REASON_BOUNCED = "E-mail não entregue: contatar por telefone ou WhatsApp"
 REASON_BAD_STAFF_TIME = "Data/hora não reconhecida: digite dd/mm/aaaa hh:mm"
 REASON_CLOSED_DAY = "Atendimento em dia sem expediente"
 REASON_NOT_APPLICABLE = "Ação não aplicável: solicitação {status}"

@@ -44,7 +44,11 @@ HEADER = [
 STATUSES = {"Recebido", "Agendado", "Requer atenção", "Duplicado", "Pendente", "Cancelado",
             "Realizado", "Não compareceu"}
 PROTOCOL = re.compile(r"BV-\d{4}-\d{6,}")
-OUR_ID = re.compile(r"<(bv-\d{4}-\d{6,})\.([a-z][a-z0-9-]*)\.r(\d+)(?:\.[a-z0-9]+)*@", re.I)
+OUR_ID = re.compile(
+    r"<(bv-\d{4}-\d{6,})\.([a-z][a-z0-9-]*)\.r(\d+)(?:\.h(\d+))?(?:\.[a-z0-9]+)*@", re.I
+)
+# Staff e-mails (digest, deadline alert): one per recipient, no citizen protocol in the id.
+STAFF_ID = re.compile(r"<balcao\.([a-z]+)\.", re.I)
 
 # Paths of the Google methods the faults target (the sandbox searches the decoded path).
 EVENTS_INSERT = r"^/calendar/v3/calendars/[^/]+/events$"
@@ -93,12 +97,16 @@ class Sandbox:
                 msg = email.message_from_bytes(raw, policy=email.policy.default)
                 ours = str(msg.get("X-Balcao-Message-ID") or msg.get("Message-ID") or "")
                 match = OUR_ID.search(ours)
+                staff = STAFF_ID.search(ours)
                 subject = str(msg.get("Subject", ""))
                 found = PROTOCOL.search(subject)
+                kind = match.group(2) if match else staff.group(1) if staff else ""
+                if match and match.group(4):  # a reminder: one per lead
+                    kind = f"{kind}-{match.group(4)}h"
                 out.append(Mail(
                     gmail_id=m["id"], key=ours.strip(), stored_id=str(msg.get("Message-ID", "")),
                     protocol=found.group(0) if found else "",
-                    kind=match.group(2) if match else "", revision=int(match.group(3)) if match else -1,
+                    kind=kind, revision=int(match.group(3)) if match else -1,
                     to=str(msg.get("To", "")),
                 ))
         return out
@@ -304,11 +312,16 @@ def check_invariants(sb: Sandbox, balcao: Balcao, *, submitted: int | None = Non
     mails = sb.messages()
     copies = Counter(m.key for m in mails)
     resent = {a["protocol"] for a in balcao.audit("resent")}
+    resent_details = [str(a["detail"]) for a in balcao.audit("resent")]
     for key, n in copies.items():
-        protocol = OUR_ID.search(key).group(1).upper()  # type: ignore[union-attr]
+        ours = OUR_ID.search(key)
         if n > 1:
-            assert resend_ok and protocol in resent, f"{key} sent {n} times"
-    distinct = Counter((m.protocol, m.kind, m.revision) for m in {m.key: m for m in mails}.values())
+            audited = (ours.group(1).upper() in resent if ours
+                       else any(key in d for d in resent_details))
+            assert resend_ok and audited, f"{key} sent {n} times"
+    distinct = Counter(
+        (m.protocol, m.kind, m.revision, m.to) for m in {m.key: m for m in mails}.values()
+    )
     assert all(n == 1 for n in distinct.values()), f"two e-mails of one kind: {distinct}"
     created_at = {a["protocol"]: a["at"] for a in balcao.audit("event_created")}
     for r in rows:

@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from worker.journal.schema import _MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from worker.journal.privacy import PrivacyStore
-from worker.model import BalcaoError, Elimination, LockHeldError, RequestRecord
+from worker.model import BalcaoError, LockHeldError, RequestRecord
 
 # Room a tick must find in the journal before it touches Google (probe_writable): far more
 # than one tick's intents and results take.
