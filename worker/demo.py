@@ -61,8 +61,21 @@ def run_demo(config_path: str = "config.yaml", out_dir: str = "demo-out") -> int
                 return 1
             if not _pending(journal):
                 break
-        state = _state(server.url)
         _print_requests(journal, s, ticks)
+        played = _play_staff(server.url, journal, s)
+        if played:
+            print("\nStaff act, as they would in the sheet and in Google Calendar:")
+            for line in played:
+                print(f"  {line}")
+            for more in range(1, MAX_TICKS + 1):
+                report = tick(deps, s)
+                if not report.ok:
+                    print(f"tick failed: {report.error}")
+                    return 1
+                if more > 1 and not _pending(journal):
+                    break
+            _print_requests(journal, s, ticks + more, title="after the staff's changes")
+        state = _state(server.url)
         _print_agenda(state, s)
         n = _write_mail(state, out)
         requests_log = state.get("requests", [])
@@ -79,6 +92,47 @@ def _pending(journal: Any) -> bool:
     return bool(journal.stats().get(Status.PENDING.value)) or bool(journal.open_intents())
 
 
+def _call(url: str, method: str, path: str, body: Any) -> Any:
+    import json
+    import urllib.request
+
+    req = urllib.request.Request(
+        url + path, method=method, data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": "Bearer staff"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def _play_staff(url: str, journal: Any, s: config_mod.Settings) -> list[str]:
+    """DESIGN §7 in the demo: staff cancel one appointment and ask to reschedule another in
+    the sheet, and move a third in Google Calendar (a day later, same time)."""
+    from datetime import timedelta
+    from urllib.parse import quote
+
+    booked = [r for r in journal.all() if r.status == Status.BOOKED.value and r.event_id]
+    if len(booked) < 3:
+        return []
+    values = _state(url)["spreadsheets"]["sandbox-sheet"]["sheets"][s.form.worksheet]["values"]
+    col = values[0].index("Protocolo")
+    row_of = {str(r[col]): i + 1 for i, r in enumerate(values) if len(r) > col}
+    lines = []
+    for rec, choice in ((booked[0], "Cancelar"), (booked[1], "Remarcar")):
+        _call(url, "POST", "/_sandbox/sheet/type",
+              {"row": row_of[rec.protocol], "column": "Situação", "text": choice})
+        lines.append(f"{rec.protocol}: Situação ← {choice}")
+    moved = booked[2]
+    start = (moved.slot_start_dt or datetime.now()) + timedelta(days=1)
+    end = (moved.slot_end_dt or start) + timedelta(days=1)
+    path = (f"/calendar/v3/calendars/{quote(str(moved.calendar_id), safe='')}/events/"
+            f"{moved.event_id}")
+    _call(url, "PATCH", path, {"start": {"dateTime": start.isoformat()},
+                               "end": {"dateTime": end.isoformat()}})
+    lines.append(f"{moved.protocol}: event moved in Google Calendar to "
+                 f"{fmt_datetime(start, s.office.timezone)}")
+    return lines
+
+
 def _state(url: str) -> dict[str, Any]:
     import json
     import urllib.request
@@ -87,13 +141,16 @@ def _state(url: str) -> dict[str, Any]:
         return dict(json.loads(resp.read()))
 
 
-def _print_requests(journal: Any, s: config_mod.Settings, ticks: int) -> None:
+def _print_requests(
+    journal: Any, s: config_mod.Settings, ticks: int, title: str = "what staff see in the sheet"
+) -> None:
     tz = s.office.timezone
-    print(f"\nRequests after {ticks} tick(s) (what staff see in the sheet):")
+    print(f"\nRequests after {ticks} tick(s) ({title}):")
     print(f"{'Protocolo':<16} {'E-mail':<24} {'Situação':<15} {'Prazo':<17} {'Atendimento':<17} Observação")
     for rec in journal.all():
         deadline = fmt_datetime(rec.deadline_dt, tz) if rec.deadline_dt else "-"
-        slot = fmt_datetime(rec.slot_start_dt, tz) if rec.slot_start_dt else "-"
+        live = rec.event_state in ("created", "pending")
+        slot = fmt_datetime(rec.slot_start_dt, tz) if rec.slot_start_dt and live else "-"
         masked = mask_email(rec.email) if rec.email else "-"
         print(
             f"{rec.protocol:<16} {masked[:24]:<24} {rec.status:<15} {deadline:<17} {slot:<17} "
@@ -149,7 +206,7 @@ def _write_mail(state: dict[str, Any], out: Path) -> int:
 
 def _kind(msg: Any) -> str:
     mid = str(msg.get("Message-ID", ""))
-    for kind in ("confirmation", "ack"):
+    for kind in ("confirmation", "cancellation", "no-show", "ack"):
         if f".{kind}." in mid:
-            return kind
+            return kind + (f"-r{m.group(1)}" if (m := re.search(r"\.r(\d+)", mid)) else "")
     return "mail"

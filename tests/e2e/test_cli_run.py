@@ -191,9 +191,19 @@ def test_demo_exits_0_and_writes_one_email_per_booked_request(tmp_path: Path) ->
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    emls = sorted(out.glob("*.eml"))
-    booked = sum(1 for line in result.stdout.splitlines()
+    first, _, after = result.stdout.partition("Staff act")
+    booked = sum(1 for line in first.splitlines()
                  if line.startswith("BV-") and " Agendado " in line)
-    assert booked >= 15 and len(emls) == booked
-    assert len(list(out.glob("*.ics"))) == booked
-    assert len(list(out.glob("*.html"))) == booked
+    assert booked >= 15
+    # Then staff cancel one, reschedule one in the sheet and move one in Google Calendar:
+    # one cancellation and two new confirmations (same UID, higher SEQUENCE).
+    assert "Situação ← Cancelar" in after and "Situação ← Remarcar" in after
+    final = {line.split()[0]: line for line in after.splitlines() if line.startswith("BV-")}
+    assert sum(" Cancelado " in line for line in final.values()) == 1
+    names = sorted(p.name for p in out.glob("*.eml"))
+    assert len(names) == booked + 3
+    assert sum("-cancellation" in n for n in names) == 1
+    assert sum("-confirmation-r1" in n for n in names) == 2
+    assert len(list(out.glob("*.html"))) == len(names)
+    # Every confirmation carries its .ics, the cancellation too (METHOD:CANCEL).
+    assert len(list(out.glob("*.ics"))) == booked + 3

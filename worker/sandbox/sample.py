@@ -6,6 +6,8 @@ Bundled timestamp specs (first column of ``data/sample_responses.csv``):
 (the latest such weekday before now), ``holiday 11:20:15`` (the latest Bahia holiday within the
 last 7 days, else the latest Sunday), ``+95s`` (the previous row plus 95 seconds: a double
 submission), ``-40m`` / ``-3h`` (before now). Rows end up in chronological order, as Forms writes.
+The bundled sample spans the last 30 hours, so most of its requests are still inside their
+24-hour response deadline when the demo answers them.
 """
 
 from __future__ import annotations
