@@ -53,14 +53,18 @@ def make_google_service(api: str, version: str, base_url: str, credentials: Any 
                  static_discovery=True, cache_discovery=False)
 
 
-def call_json(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10) -> Any:
-    """One JSON request to the sandbox's control surface (no proxies), its decoded answer."""
+def call_json(base_url: str, method: str, path: str, body: Any = None, timeout: float = 10,
+              token: str | None = None) -> Any:
+    """One JSON request to the sandbox's control surface (no proxies), its decoded answer;
+    with ``token``, a Google path called as a person would (any bearer token is accepted)."""
     import json
     import urllib.request
 
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base_url + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    req = urllib.request.Request(base_url + path, data=data, method=method, headers=headers)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(req, timeout=timeout) as resp:
         return json.loads(resp.read() or b"null")

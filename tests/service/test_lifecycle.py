@@ -254,3 +254,22 @@ def test_a_row_staff_change_between_the_read_and_the_write_is_not_overwritten(
     assert h.cell(row, "Situação") == "Cancelado"
     assert kinds(h).count("cancellation") == 1
     settle(h)
+
+
+def test_an_event_moved_to_another_attendant_calendar_is_recorded_and_nothing_is_sent(
+    tmp_path: Path,
+) -> None:
+    h = Harness(tmp_path, MON, scheduling__calendars=["primary", "atendente2"])
+    row, protocol = booked(h)
+    ev = h.calendar.all_events()[0]
+    h.calendar.move_by_staff(ev.spec.calendar_id, ev.spec.event_id, "atendente2")
+    h.advance(minutes=1)
+    h.tick()
+    rec = h.journal.get(protocol)
+    assert rec is not None and rec.calendar_id == "atendente2"
+    assert h.cell(row, "Situação") == "Agendado" and kinds(h) == ["confirmation"]
+    # Later changes are read from its new calendar: a cancel deletes it there.
+    staff_choose(h, row, "Cancelar")
+    h.advance(minutes=1)
+    h.tick()
+    assert h.cell(row, "Situação") == "Cancelado" and kinds(h) == ["confirmation", "cancellation"]
