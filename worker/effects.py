@@ -77,6 +77,8 @@ class Executor:
         if derived or changes:
             self.j.update(rec, **derived, updated_at=self.now.isoformat())
         if derived:
+            if derived.get("status") == Status.ATTENTION:
+                self.report.flagged += 1
             self.j.audit(self.now, rec.protocol, "status", f"{rec.status}: {rec.reason}")
             log.info(
                 "%s %s → %s%s", rec.protocol, mask_email(rec.email), rec.status,

@@ -13,7 +13,8 @@ Series (all prefixed ``balcao_``):
 - ``oldest_pending_age_seconds``: age of the oldest request still `Recebido`/`Pendente`
   (0 when none);
 - ``requests_past_deadline``: valid, non-duplicate requests whose response deadline passed
-  without a booking (`Agendado`);
+  without an answer (no confirmation sent), as the status tab's "Prazo vencido sem resposta"
+  and the report's `não` without `respondido_em`;
 - ``paused``: 1 while effects are paused because Google refused the credentials.
 """
 
@@ -28,7 +29,6 @@ from worker.model import TickReport
 
 _ERROR_RE = re.compile(r"^(?P<api>[a-z]+)\b[^:]*: (?:HTTP |SMTP )(?P<code>\d{3})")
 PENDING = (Status.RECEIVED.value, Status.PENDING.value)
-NOT_LATE = (Status.BOOKED.value, Status.DUPLICATE.value)
 BUCKETS = (0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
 
@@ -133,16 +133,13 @@ class Metrics:
             self.requests.labels(status=status).set(stats.get(status, 0))
         rows = journal.open_deadlines(exclude=(Status.BOOKED.value,))
         oldest: datetime | None = None
-        overdue = 0
-        for status, deadline, since in rows:
+        for status, _deadline, since in rows:
             # Parsed, not compared as text: stored offsets may differ.
             if status in PENDING and since:
                 t = datetime.fromisoformat(since)
                 oldest = t if oldest is None or t < oldest else oldest
-            if status not in NOT_LATE and deadline and datetime.fromisoformat(deadline) < now:
-                overdue += 1
         self.oldest_pending.set(max(0.0, (now - oldest).total_seconds()) if oldest else 0.0)
-        self.overdue.set(overdue)
+        self.overdue.set(journal.past_deadline_unanswered(now))
 
     def text(self) -> str:
         """The exposition text (what a scrape returns)."""

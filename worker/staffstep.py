@@ -15,7 +15,7 @@ from worker import intake, slots, texts
 from worker.deps import Deps
 from worker.effects import Executor
 from worker.identity import IdentityView
-from worker.lifecycle import StaffAction, fold, staff_action
+from worker.lifecycle import FLAGGED, Problem, StaffAction, fold, staff_action
 from worker.model import ChangeSet, EmailSpec, RequestRecord, Slot
 from worker.planners import booking, staff
 from worker.snapshot import Snapshot
@@ -89,6 +89,22 @@ class StaffStep:
             if plan is not None:
                 log.info("%s: staff %s", protocol, type(plan).__name__.lower())
                 self.apply(rec, plan)
+
+    def closed_days(self) -> None:
+        """Appointments booked on a day that became closed (a closure added to the config, a
+        holiday): flagged for staff once; nothing moves by itself (DESIGN §7)."""
+        for found in self.d.journal.future_appointments(self.now):
+            rec = self.exe.rec(found.protocol) or found
+            start = rec.slot_start_dt
+            if start is None or rec.problem in (Problem.CLOSED_DAY, *FLAGGED):
+                continue
+            if (rec.staff_seen or "").startswith("agendado@"):
+                continue  # staff saw the flag and chose Agendado: their last word
+            if not self.d.office.is_open(start):
+                log.warning("%s: its appointment falls on a day or hour the office is now "
+                            "closed; flagged for staff", rec.protocol)
+                with self.d.journal.tx():
+                    self.exe.commit(rec, problem=Problem.CLOSED_DAY.value)
 
     # ------------------------------------------------------------- Google Calendar
 

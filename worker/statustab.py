@@ -42,9 +42,7 @@ def heartbeat(deps: Deps, now: datetime) -> None:
 
 def _counts_key(deps: Deps, now: datetime) -> str:
     stats = deps.journal.stats()
-    overdue = deps.journal.past_deadline_unanswered(
-        now, [Status.BOOKED.value, Status.DUPLICATE.value]
-    )
+    overdue = deps.journal.past_deadline_unanswered(now)
     return json.dumps([sorted(stats.items()), overdue])
 
 
@@ -67,7 +65,7 @@ def write_paused(deps: Deps, now: datetime) -> None:
 def rows(deps: Deps, now: datetime, estado: str, good: datetime | None) -> list[list[CellValue]]:
     j = deps.journal
     stats = j.stats()
-    overdue = j.past_deadline_unanswered(now, [Status.BOOKED.value, Status.DUPLICATE.value])
+    overdue = j.past_deadline_unanswered(now)
     tz = deps.settings.office.timezone
     return [
         ["balcao", texts.TAB_TITLE],

@@ -43,7 +43,7 @@ TAB_PAUSED = (
     "pausado: a conta do Google usada pelo balcao precisa de atenção do operador "
     "(credenciais ou permissões); nenhuma solicitação foi perdida"
 )
-TAB_PAST_DEADLINE = "Fora do prazo sem agendamento"
+TAB_PAST_DEADLINE = "Prazo vencido sem resposta"
 
 # ----------------------------------------------------------------- calendar events (plain text)
 

@@ -28,6 +28,7 @@ from worker.model import (
     EventSpec,
     ParsedRow,
     RequestRecord,
+    Slot,
     TickReport,
 )
 from worker.placement import Placement
@@ -114,6 +115,7 @@ class Tick:
         step.sheet(snap, view)
         self.placement.forced_rows.update(step.touched_rows)
         step.calendar()
+        step.closed_days()
         self._work(snap)
         self.placement.write_back(view, unwritten)
         self.placement.advance_cursor(snap, view, above, skip)
@@ -418,6 +420,7 @@ class Tick:
     ) -> None:
         lines = self.report.plan_lines
         tz = self.s.office.timezone
+        slot_of = self._dry_slots(decisions)
         for dec in decisions:
             r = dec.row
             what = "book and confirm" if dec.actionable else "flag, no e-mail"
@@ -426,10 +429,12 @@ class Tick:
             deadline = (
                 self.d.office.deadline(r.submitted) if r.submitted and dec.actionable else None
             )
+            slot = slot_of.get(dec.protocol)
             lines.append(
                 f"row {r.row}: {dec.protocol}  {mask_email(r.raw_email) or '-'}  {dec.status}"
                 + (f"  prazo {fmt_datetime(deadline, tz)}" if deadline else "")
                 + f"  → {what}"
+                + (f" at {fmt_datetime(slot.start, tz)} ({slot.calendar_id})" if slot else "")
                 + (f"  ({dec.reason})" if dec.reason else "")
             )
         for protocol, _ in view.edited:
@@ -438,3 +443,27 @@ class Tick:
             lines.append(f"row {row}: {protocol} misplaced or missing in the sheet → rewrite")
         if not lines:
             lines.append("nothing to do")
+
+    def _dry_slots(self, decisions: Sequence[claims.NewDecision]) -> dict[str, Slot]:
+        """The slot each new request would get (automatic mode), from one free/busy read."""
+        wanted = [d for d in decisions if d.actionable and d.row.submitted is not None]
+        if self.s.scheduling.mode != "auto" or not wanted:
+            return {}
+        recs = []
+        for dec in wanted:
+            assert dec.row.submitted is not None and dec.row.answers is not None
+            recs.append(RequestRecord(
+                protocol=dec.protocol, seq=0, fingerprint="", submitted=dec.row.submitted.isoformat(),
+                ts_key=None, received_at=self.now.isoformat(),
+                deadline=self.d.office.deadline(dec.row.submitted).isoformat(), status="",
+                period=dec.row.answers.period.value,
+            ))
+        sc = self.s.scheduling
+        rules = self._rules()
+        start, end = slots.horizon(self.now, rules)
+        busy = self.exe.call(lambda: self.d.calendar.busy(sc.calendars, start, end), "busy")
+        agenda = slots.Agenda(busy={c: list(v) for c, v in busy.items()},
+                              booked_per_day=self.j.bookings_per_day(ZoneInfo(self.s.office.timezone)))
+        actions = booking.plan_booking(recs, {}, agenda, office=self.d.office, rules=rules,
+                                       calendars=sc.calendars, now=self.now)
+        return {a.protocol: a.slot for a in actions if isinstance(a, Book)}

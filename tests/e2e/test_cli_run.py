@@ -95,8 +95,10 @@ def test_dry_run_writes_nothing_and_masks_personal_data(
     assert "nothing written" in result.stdout
     assert "BV-" in result.stdout
     assert "@example" not in result.stdout
+    # Reads only: the sheet, and one free/busy query to show the slot each request would get.
     log = sandbox_proc.requests()
-    assert all(e["method"].endswith(("get", "batchGet")) for e in log)
+    assert all(e["method"].endswith(("get", "batchGet", "freebusy.query")) for e in log)
+    assert re.search(r"→ book and confirm at \d\d/\d\d/\d{4} \d\d:\d\d \(primary\)", result.stdout)
     assert not (tmp_path / "journal.sqlite3").exists()
 
 

@@ -73,14 +73,14 @@ def seed_journal(journal: Any, now: Any) -> None:
     h = timedelta(hours=1)
     rows = [
         rec(1, "Agendado", now - 50 * h, now - 26 * h, event_id="ev1", event_state="created",
-            slot_start=(now - 27 * h).isoformat()),
+            slot_start=(now - 27 * h).isoformat(), answered_at=(now - 46 * h).isoformat()),
         rec(2, "Recebido", now - 2 * h, now + 22 * h),
         rec(3, "Pendente", now - 30 * h, now - 6 * h),
         rec(4, "Requer atenção", now - 25 * h, now - 1 * h),
         rec(5, "Duplicado", now - 49 * h, now - 25 * h, duplicate_of="BV-2026-000001"),
         rec(6, "Requer atenção", now - 40 * h, now - 16 * h, valid=0),
         rec(7, "Agendado", now - 60 * h, now - 36 * h, event_id="ev7", event_state="created",
-            slot_start=(now - 20 * h).isoformat()),
+            slot_start=(now - 20 * h).isoformat(), answered_at=(now - 30 * h).isoformat()),
     ]
     with journal.tx():
         for r in rows:

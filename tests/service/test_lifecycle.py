@@ -273,3 +273,22 @@ def test_an_event_moved_to_another_attendant_calendar_is_recorded_and_nothing_is
     h.advance(minutes=1)
     h.tick()
     assert h.cell(row, "Situação") == "Cancelado" and kinds(h) == ["confirmation", "cancellation"]
+
+
+def test_an_appointment_on_a_day_that_became_closed_is_flagged_once(h: Harness) -> None:
+    from worker.model import Closure
+    from worker.officetime import OfficeCalendar
+
+    row, _ = booked(h)
+    day = h.calendar.all_events()[0].spec.start.date()
+    h.deps.office = OfficeCalendar(extra=[Closure(day, "Luto oficial")])
+    h.advance(minutes=1)
+    h.tick()
+    assert h.cell(row, "Situação") == "Requer atenção"
+    assert h.cell(row, "Observação") == texts.REASON_CLOSED_DAY
+    assert len(h.calendar.all_events()) == 1 and kinds(h) == ["confirmation"]  # nothing moves
+    staff_choose(h, row, "Agendado")  # staff keep it: their last word
+    h.advance(minutes=1)
+    h.tick()
+    assert h.cell(row, "Situação") == "Agendado"
+    settle(h)

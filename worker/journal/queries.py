@@ -44,15 +44,15 @@ class JournalQueries:
         )
         return [str(p) for (p,) in rows]
 
-    def past_deadline_unanswered(self, now: datetime, exclude: Sequence[str]) -> int:
-        """Valid requests past their deadline whose status is not among ``exclude``."""
-        marks = ", ".join("?" for _ in exclude) or "''"
-        row = self._exec(
-            "SELECT COUNT(*) FROM requests WHERE valid = 1 AND duplicate_of IS NULL "
-            f"AND deadline IS NOT NULL AND deadline < ? AND status NOT IN ({marks})",
-            (now.isoformat(), *exclude),
-        ).fetchone()
-        return int(row[0])
+    def past_deadline_unanswered(self, now: datetime) -> int:
+        """Valid, non-duplicate requests whose response deadline passed without an answer
+        (no confirmation sent): the report's `não` without `respondido_em`. Parsed, not
+        compared as text: stored offsets may differ."""
+        rows = self._exec(
+            "SELECT deadline FROM requests WHERE valid = 1 AND duplicate_of IS NULL "
+            "AND deadline IS NOT NULL AND answered_at IS NULL"
+        )
+        return sum(1 for (d,) in rows if datetime.fromisoformat(d) < now)
 
     def open_deadlines(self, exclude: Sequence[str]) -> list[tuple[str, str | None, str | None]]:
         """(status, deadline, submitted or received) of valid requests not in ``exclude``."""
@@ -77,6 +77,16 @@ class JournalQueries:
         )
         for r in rows:
             yield str(r[0]), str(r[1]), r[2], r[3]
+
+    def future_appointments(self, now: datetime) -> list[RequestRecord]:
+        """Requests with a live event starting after ``now`` that are not final."""
+        rows = self._exec(
+            "SELECT * FROM requests WHERE event_state IN ('created', 'pending') "
+            "AND slot_start IS NOT NULL AND status NOT IN ('Cancelado', 'Realizado', "
+            "'Não compareceu')"
+        )
+        recs = [self._as_record(r) for r in rows]
+        return [r for r in recs if r.slot_start_dt is not None and r.slot_start_dt > now]
 
     def effect_key(self, protocol: str, kind: str, revision: int) -> str | None:
         """The key (event id or Message-ID) stored with an earlier intent of this effect:
