@@ -54,9 +54,10 @@ HEADER = [
     "Declaro que li e concordo com a política de privacidade",
 ]
 PERIODS = ["Manhã (08h às 12h)", "Tarde (12h às 17h)", "Sem preferência"]
-OUR_ID = re.compile(r"<(bv-\d{4}-\d{6,})\.([a-z][a-z0-9-]*)\.r(\d+)@", re.I)
+OUR_ID = re.compile(r"<(bv-\d{4}-\d{6,})\.([a-z][a-z0-9-]*)\.r(\d+)(?:\.[a-z0-9]+)*@", re.I)
 PROTOCOL = re.compile(r"^BV-\d{4}-\d{6,}$")
-STATUSES = {"Recebido", "Agendado", "Requer atenção", "Duplicado", "Pendente"}
+STATUSES = {"Recebido", "Agendado", "Requer atenção", "Duplicado", "Pendente", "Cancelado",
+            "Realizado", "Não compareceu"}
 
 
 def rss_mb() -> float:
@@ -368,7 +369,12 @@ class Soak:
                 msg = email.message_from_bytes(raw, policy=email.policy.default)
                 mails.append(str(msg.get("X-Balcao-Message-ID") or msg.get("Message-ID")))
         copies = Counter(mails)
-        dup_mails = sum(n - 1 for n in copies.values())
+        # Extra copies: one Message-ID sent more than once (a resend after an unknown outcome;
+        # mailboxes collapse them). Duplicates: two Message-IDs for one (protocol, kind,
+        # revision), which no mailbox collapses: must be 0.
+        extra_copies = sum(n - 1 for n in copies.values())
+        per_kind = Counter(m.group(1, 2, 3) for k in copies if (m := OUR_ID.search(k)))
+        dup_mails = sum(n - 1 for n in per_kind.values())
         created = {a["protocol"]: a["at"] for a in self.journal.audit_trail() if a["event"] == "event_created"}
         acked = {OUR_ID.search(k).group(1).upper() for k in copies if ".ack." in k}  # type: ignore[union-attr]
         dup_acks = sum(1 for p in acked if p in created and p in recs and created[p] == recs[p].received_at)
@@ -385,7 +391,8 @@ class Soak:
         print(f"processed        {len(recs)} requests in the journal, {len(sheet_protocols)} in the sheet")
         print(f"statuses         {dict(statuses)}")
         print(f"e-mails          {len(mails)} sent, events {sum(per_event.values())}")
-        print(f"duplicates={duplicates} (e-mail copies {dup_mails}, acks at intake {dup_acks}, events {dup_events})")
+        print(f"duplicates={duplicates} (e-mails per (protocol, kind, revision) {dup_mails}, acks at intake {dup_acks}, events {dup_events})")
+        print(f"extra copies={extra_copies} (one Message-ID sent again after an unknown outcome; collapsed by mailboxes)")
         print(f"lost={lost}")
         print(f"sheet/journal disagreements {disagree}, open intents {open_intents}")
         print("events:", ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items())))
