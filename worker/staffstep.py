@@ -96,7 +96,9 @@ class StaffStep:
         for found in self.d.journal.future_appointments(self.now):
             rec = self.exe.rec(found.protocol) or found
             start = rec.slot_start_dt
-            if start is None or rec.problem in (Problem.CLOSED_DAY, *FLAGGED):
+            if start is None or rec.erasure_id is not None or rec.problem in (
+                Problem.CLOSED_DAY, *FLAGGED
+            ):
                 continue
             if (rec.staff_seen or "").startswith("agendado@"):
                 continue  # staff saw the flag and chose Agendado: their last word

@@ -154,3 +154,18 @@ def test_owned_values_never_write_text_as_a_formula_and_cells_skip_unmapped_colu
     cells = list(writeback.cells(5, v, {"Protocolo": 9, "Situação": 10}, 46818.0))
     assert [(c.row, c.column, c.value) for c in cells] == [
         (5, 10, "BV-2028-000001"), (5, 11, "Recebido")]
+
+
+def test_an_erased_request_is_never_acted_on_by_staff_choices_or_calendar_changes() -> None:
+    from worker.model import EventChange
+    from worker.planners import staff
+
+    erased = replace(REC, erasure_id=1, event_state="created", slot_start=MON.isoformat(),
+                     slot_end=(MON + timedelta(minutes=30)).isoformat(), status="Agendado")
+    assert staff.plan_sheet(erased, "Cancelar", None, now=MON, mode="auto",
+                            sheet_tz="America/Bahia", no_show_email=True) is None
+    gone = EventChange("e1", "primary", "cancelled")
+    assert staff.plan_calendar(erased, gone, found_elsewhere=None) is None
+    live = replace(erased, erasure_id=None)
+    assert staff.plan_calendar(live, gone, found_elsewhere=None) == staff.Deleted(
+        "BV-2028-000001", confirmed=False)

@@ -116,6 +116,8 @@ def plan_sheet(
     ``plan_sheet(rec_agendado, "Cancelar", ...)`` → ``Cancel(protocol, notify=True)``;
     ``"Não compareceu"`` before the start → a Note "Ação não aplicável: solicitação Agendado".
     """
+    if rec.erasure_id is not None:
+        return None  # erased (DESIGN §9): never acted on again
     shown = rec.shown_status or rec.status
     action = staff_action(status_cell)
     if action is not None and isinstance(status_cell, str):
@@ -199,7 +201,7 @@ def plan_calendar(
 
     balcao's own writes are never taken for staff's: a time equal to the journal's is no
     move, and an event balcao deleted itself is no deletion."""
-    if rec.event_state not in LIVE or rec.status in FINAL:
+    if rec.event_state not in LIVE or rec.status in FINAL or rec.erasure_id is not None:
         return None
     if change.status == "cancelled":
         if found_elsewhere is not None:
