@@ -169,3 +169,84 @@ def test_an_erased_request_is_never_acted_on_by_staff_choices_or_calendar_change
     live = replace(erased, erasure_id=None)
     assert staff.plan_calendar(live, gone, found_elsewhere=None) == staff.Deleted(
         "BV-2028-000001", confirmed=False)
+
+
+BOOKED_REC = replace(
+    REC, status="Agendado", shown_status="Agendado", event_state="created", conf_state="sent",
+    ack_state="", calendar_id="primary", event_id="e1",
+    slot_start=(MON + timedelta(days=1)).isoformat(),
+    slot_end=(MON + timedelta(days=1, minutes=30)).isoformat(),
+)
+
+
+def _plan(cell: object, appt: object = None, now: datetime = MON, mode: str = "auto",
+          **fields: object) -> object:
+    from worker.planners import staff
+
+    return staff.plan_sheet(replace(BOOKED_REC, **fields), cell, appt, now=now, mode=mode,
+                            sheet_tz="America/Bahia", no_show_email=True)
+
+
+def test_staff_choices_in_situacao_follow_the_lifecycle_table() -> None:
+    from worker.planners import staff
+
+    p = "BV-2028-000001"
+    after = MON + timedelta(days=1, minutes=40)
+    assert _plan("Cancelar") == staff.Cancel(p, notify=True, seen="cancelar@Agendado")
+    assert _plan("cancelado") == staff.Cancel(p, notify=True, seen="cancelado@Agendado")
+    assert _plan("Remarcar") == staff.Reschedule(p, seen="remarcar@Agendado")
+    assert _plan("Remarcar", mode="manual") == staff.Note(
+        p, texts.REASON_TYPE_NEW_TIME, "remarcar@Agendado", status=staff.Status.BOOKED)
+    assert _plan("Realizado") == staff.Finish(p, staff.Status.DONE, False, "realizado@Agendado")
+    assert _plan("Não compareceu", now=after) == staff.Finish(
+        p, staff.Status.NO_SHOW, True, "nao compareceu@Agendado")
+    # Refusals: before the start; on a duplicate; on a final row.
+    assert _plan("Não compareceu") == staff.Note(
+        p, "Ação não aplicável: solicitação Agendado", "nao compareceu@Agendado")
+    assert _plan("Cancelar", duplicate_of="BV-2028-000000", status="Duplicado",
+                 shown_status="Duplicado") == staff.Note(
+        p, "Ação não aplicável: solicitação Duplicado", "cancelar@Duplicado")
+    assert _plan("Remarcar", status="Cancelado", shown_status="Cancelado") == staff.Note(
+        p, texts.REASON_CANCELLED_FINAL, "remarcar@Cancelado")
+    # Agendado clears a flag on a row whose event lives; on a plain booked row it is no choice.
+    assert _plan("Agendado", status="Requer atenção", shown_status="Requer atenção",
+                 problem="edited") == staff.ClearFlag(p, "agendado@Requer atenção")
+    assert _plan("Agendado") is None
+    # A choice already carried out while the sheet still shows it is not carried out again.
+    assert _plan("Remarcar", staff_seen="remarcar@Agendado") is None
+    # Anything that is not a choice is no choice.
+    assert _plan("talvez") is None and _plan("") is None
+
+
+def test_a_time_typed_in_atendimento_moves_only_when_it_is_new() -> None:
+    from worker.planners import staff
+
+    mine = intake.datetime_to_serial(MON + timedelta(days=1), "America/Bahia")
+    typed = intake.datetime_to_serial(MON + timedelta(days=2, hours=4), "America/Bahia")
+    assert _plan(None, mine) is None  # balcao's own value (before the journal remembered it)
+    assert _plan(None, typed, shown_appt=mine) == staff.Move(
+        "BV-2028-000001", MON + timedelta(days=2, hours=4), serial=typed)
+    assert _plan(None, typed, staff_serial=typed) is None  # already judged
+    note = _plan(None, "amanhã")
+    assert isinstance(note, staff.Note) and note.reason.endswith(": amanhã")
+    assert _plan(None, typed, event_state="") is None  # no appointment: the booking planner's
+
+
+def test_calendar_changes_follow_the_lifecycle_table() -> None:
+    from worker.model import EventChange
+    from worker.planners import staff
+
+    p = "BV-2028-000001"
+    new = MON + timedelta(days=3)
+    moved = EventChange("e1", "primary", "confirmed", new, new + timedelta(minutes=30))
+    assert staff.plan_calendar(BOOKED_REC, moved, found_elsewhere=None) == staff.Move(
+        p, new, new + timedelta(minutes=30), checked=False, patch=False)
+    same = EventChange("e1", "primary", "confirmed", BOOKED_REC.slot_start_dt,
+                       BOOKED_REC.slot_end_dt)
+    assert staff.plan_calendar(BOOKED_REC, same, found_elsewhere=None) is None  # our own write
+    gone = EventChange("e1", "primary", "cancelled")
+    assert staff.plan_calendar(BOOKED_REC, gone, found_elsewhere="atendente2") == (
+        staff.CalendarSwitch(p, "atendente2"))
+    assert staff.plan_calendar(BOOKED_REC, gone, found_elsewhere=None) == staff.Deleted(p, True)
+    deleted_by_us = replace(BOOKED_REC, event_state="deleted", status="Cancelado")
+    assert staff.plan_calendar(deleted_by_us, gone, found_elsewhere=None) is None
