@@ -217,7 +217,7 @@ class Soak:
         rng = self.rng
         grid = self.grid()
         data_rows = [r for r in range(2, len(grid) + 1) if any(c not in ("", None) for c in grid[r - 1])]
-        action = rng.choice(["sort", "insert", "delete", "type", "edit", "delete_event"])
+        action = rng.choice(["sort", "insert", "delete", "type", "edit", "delete_event", "choose"])
         self.counts[f"staff {action}"] += 1
         if self.args.verbose:
             print(f"  {self.now:%m-%d %H:%M} staff {action}")
@@ -242,6 +242,12 @@ class Soak:
                 self.sb.call("POST", "/_sandbox/sheet/type", {
                     "row": rng.choice(data_rows), "column": rng.choice(staff_cols), "text": "ligar amanhã",
                 })
+        elif action == "choose" and data_rows:
+            # A staff choice in `Situação` (DESIGN §7), typed as a person would.
+            self.sb.call("POST", "/_sandbox/sheet/type", {
+                "row": rng.choice(data_rows), "column": "Situação",
+                "text": rng.choice(["Cancelar", "Remarcar", "Realizado", "remarcar "]),
+            })
         elif action == "edit" and data_rows:
             self.sb.call("POST", "/_sandbox/form/edit", {
                 "row": rng.choice(data_rows), "answers": {"Assunto do atendimento": "Mudei de ideia"},
