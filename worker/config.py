@@ -468,7 +468,17 @@ _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def validate(s: Settings) -> None:
-    """Cross-field and range checks the type system cannot express."""
+    """Cross-field and range checks the type system cannot express; each error names the key
+    path, what was expected and what was found."""
+    _validate_office(s)
+    _validate_calendar(s)
+    _validate_intake_and_scheduling(s)
+    _validate_mail_and_service(s)
+    _validate_privacy(s)
+    _validate_jobs(s)
+
+
+def _validate_office(s: Settings) -> None:
     try:
         ZoneInfo(s.office.timezone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -494,6 +504,9 @@ def validate(s: Settings) -> None:
             f"office.form_url: expected an https:// address (the form's link), "
             f"found {s.office.form_url!r}"
         )
+
+
+def _validate_calendar(s: Settings) -> None:
     ash = s.calendar.ash_wednesday_opens
     if ash is not None and not (s.office.opens <= ash < s.office.closes):
         raise ConfigError(
@@ -523,6 +536,9 @@ def validate(s: Settings) -> None:
             raise ConfigError(
                 f"{p}.easter_offset: expected days between -100 and 100, found {m.easter_offset}"
             )
+
+
+def _validate_intake_and_scheduling(s: Settings) -> None:
     _positive("intake.duplicate_window_minutes", s.intake.duplicate_window_minutes, zero=True)
     _positive("intake.max_open_per_email", s.intake.max_open_per_email)
     _positive("intake.max_first_backlog", s.intake.max_first_backlog, zero=True)
@@ -541,6 +557,9 @@ def validate(s: Settings) -> None:
             f"scheduling.slot_minutes: expected a slot shorter than the office day, "
             f"found {sc.slot_minutes}"
         )
+
+
+def _validate_mail_and_service(s: Settings) -> None:
     _positive("mail.daily_limit", s.mail.daily_limit, zero=True)
     if not re.fullmatch(r"[A-Za-z0-9.-]+", s.mail.message_id_domain):
         raise ConfigError(
@@ -550,7 +569,6 @@ def validate(s: Settings) -> None:
         raise ConfigError(f"mail.smtp.port: expected 1-65535, found {s.mail.smtp.port}")
     if not 1 <= s.metrics.port <= 65535:
         raise ConfigError(f"metrics.port: expected 1-65535, found {s.metrics.port}")
-    _validate_privacy(s)
     if s.poll.interval_seconds <= 0:
         raise ConfigError(
             f"poll.interval_seconds: expected a number above 0, found {s.poll.interval_seconds}"
@@ -561,7 +579,6 @@ def validate(s: Settings) -> None:
         raise ConfigError(
             f"google.timeout_seconds: expected a number above 0, found {s.google.timeout_seconds}"
         )
-    _validate_jobs(s)
     ep = s.google.api_endpoint
     if ep is not None and not re.match(r"^https?://[^/\s]+", ep):
         raise ConfigError(
