@@ -122,8 +122,9 @@ def _play_staff(url: str, journal: Any, s: config_mod.Settings) -> list[str]:
               {"row": row_of[rec.protocol], "column": "Situação", "text": choice})
         lines.append(f"{rec.protocol}: Situação ← {choice}")
     moved = booked[2]
-    start = (moved.slot_start_dt or datetime.now()) + timedelta(days=1)
-    end = (moved.slot_end_dt or start) + timedelta(days=1)
+    assert moved.slot_start_dt is not None and moved.slot_end_dt is not None
+    start = moved.slot_start_dt + timedelta(days=1)
+    end = moved.slot_end_dt + timedelta(days=1)
     path = (f"/calendar/v3/calendars/{quote(str(moved.calendar_id), safe='')}/events/"
             f"{moved.event_id}")
     _call(url, "PATCH", path, {"start": {"dateTime": start.isoformat()},
