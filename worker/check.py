@@ -610,32 +610,33 @@ class Checker:
     # ----------------------------------------------------------------- journal
 
     def check_journal(self) -> None:
-        from worker.journal import InstanceLock, Journal, JournalError
-        from worker.model import LockHeldError
+        """The journal: writable (never created here), and knowing every protocol the sheet
+        shows (a journal that does not is refused by `run`: the same words here)."""
+        from worker import journalcheck
 
-        path = self.s.journal.path
+        mark, text, facts = journalcheck.journal_line(self.s)
+        if mark == OK and self.header:
+            agree, said = self._agreement(facts)
+            mark, text = (FAIL, said) if agree == FAIL else (OK, f"{text}; {said}")
+        self.emit(mark, "journal", text)
+        if facts.exists:
+            self.check_jobs(self.s.journal.path)
+        if self.header:
+            self.emit(*self._named("column titles", journalcheck.collisions_line(
+                self.s, self.header, facts)))
+
+    def _agreement(self, facts: Any) -> tuple[str, str]:
+        from worker import bootstrap, journalcheck
+
         try:
-            journal = Journal(path)
-        except JournalError as exc:
-            self.emit(FAIL, "journal", f"{exc}: check that the folder exists, is writable by "
-                      "balcao's user and the disk has space")
-            return
-        try:
-            journal.probe_writable()
-        except JournalError as exc:
-            self.emit(FAIL, "journal", f"{exc}: free disk space or fix the folder's permissions")
-            return
-        finally:
-            journal.close()
-        running = ""
-        lock = InstanceLock(path)
-        try:
-            lock.acquire()
-            lock.release()
-        except LockHeldError:
-            running = " (a running balcao holds its lock: fine)"
-        self.emit(OK, "journal", f"{path} writable{running}")
-        self.check_jobs(path)
+            sheet = bootstrap.adapters(self.s)[0]
+        except (ConfigError, AdapterError) as exc:
+            return FAIL, f"not compared with the sheet: {_short(exc)}"
+        return journalcheck.agreement_line(self.s, self.header, facts, sheet)
+
+    @staticmethod
+    def _named(name: str, line: tuple[str, str]) -> tuple[str, str, str]:
+        return line[0], name, line[1]
 
     def check_jobs(self, path: str) -> None:
         """Each scheduled job's last run (DESIGN §8), read from the journal."""

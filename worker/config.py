@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from worker.model import AnswerTexts, ColumnTitles, ConfigError
+from worker.model import AnswerTexts, ColumnTitles, ConfigError, OwnedTitles
 
 ENV_PREFIX = "BALCAO__"
 
@@ -82,6 +82,8 @@ class FormSettings:
     # The sample form's titles and answer texts are the defaults (worker.model).
     columns: ColumnTitles = field(default_factory=ColumnTitles)
     answers: AnswerTexts = field(default_factory=AnswerTexts)
+    # Titles of balcao's own columns; a form question must never carry one of them.
+    owned_columns: OwnedTitles = field(default_factory=OwnedTitles)
 
 
 @dataclass(frozen=True)
@@ -467,9 +469,44 @@ def _resolve_paths(s: Settings, base: Path) -> Settings:
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
+def _fold_title(text: str) -> str:
+    """Titles compared as staff see them: trimmed, case and accents ignored."""
+    import unicodedata
+
+    bare = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+    return " ".join(bare.casefold().split())
+
+
+def _validate_owned_columns(form: FormSettings) -> None:
+    seen: dict[str, str] = {}
+    for key, title in vars(form.owned_columns).items():
+        folded = _fold_title(title or "")
+        if not folded:
+            raise ConfigError(
+                f"form.owned_columns.{key}: expected a column title, found {title!r}"
+            )
+        if folded in seen:
+            raise ConfigError(
+                f"form.owned_columns.{key}: expected a title of its own, found {title!r}, "
+                f"already used by form.owned_columns.{seen[folded]}"
+            )
+        seen[folded] = key
+    for key, title in vars(form.columns).items():
+        if title is not None and _fold_title(title) in seen:
+            owned = seen[_fold_title(title)]
+            raise ConfigError(
+                f"form.columns.{key}: the form question {title!r} has the title of balcao's "
+                f"column form.owned_columns.{owned}; balcao never writes into citizens' "
+                f"answers: rename one of them (set form.owned_columns.{owned} to another title)"
+            )
+
+
 def validate(s: Settings) -> None:
     """Cross-field and range checks the type system cannot express; each error names the key
     path, what was expected and what was found."""
+    _validate_owned_columns(s.form)
     _validate_office(s)
     _validate_calendar(s)
     _validate_intake_and_scheduling(s)

@@ -33,6 +33,10 @@ class TickState:
     reconcile_requests: int = 0
     timeouts_shortened: bool = False
     pause_logged: str | None = None  # the pause the operator was already told about
+    # Why effects stopped for good in this process (the journal file deleted or replaced, or
+    # a journal that does not know the sheet's protocols): no tick acts, no job runs.
+    stopped: str | None = None
+    refused: bool = False  # the journal does not know the sheet's protocols: the daemon exits 1
 
 
 @dataclass

@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 PROTOCOL_RE = re.compile(r"^BV-(\d{4})-(\d{6,})$")
 
@@ -139,12 +140,21 @@ class IdentityView:
     foreign: list[int] = field(default_factory=list)  # rows showing a protocol not theirs
 
 
+class TwinResolver(Protocol):
+    """Tells apart rows that share a timestamp (two submissions in the same second) by the
+    fingerprint of their answers: the candidate protocol whose answers the row holds, or
+    None when it cannot tell. ``must``: read the row if its cells are not at hand."""
+
+    def __call__(self, row: int, candidates: Sequence[str], *, must: bool) -> str | None: ...
+
+
 def locate(
     ts_cells: Mapping[int, object],
     protocol_cells: Mapping[int, object],
     known: Mapping[str, object],
     by_ts: Mapping[object, str | Sequence[str]],
     skip_rows: Iterable[int] = (),
+    resolve: TwinResolver | None = None,
 ) -> IdentityView:
     """Match sheet rows to known requests by protocol and timestamp, never by row number.
 
@@ -159,6 +169,7 @@ def locate(
       nowhere in the sheet, is a respondent's edit (Forms rewrites the timestamp in place).
     - Any other non-empty row is unprocessed (``skip_rows``: rows the caller ignores, such as
       those before ``form.process_since``).
+    - Rows sharing a timestamp are told apart by ``resolve`` (their answers), never by order.
     """
     view = IdentityView()
     skip = set(skip_rows)
@@ -173,23 +184,16 @@ def locate(
     for r in rows:
         p = _cell_str(protocol_cells.get(r))
         if p and p not in placed and p in known and known[p] == ts_ident(ts_cells.get(r)):
+            twins = by_ts.get(known[p])
+            if resolve is not None and isinstance(twins, list):
+                # Same second as another request: the answers say whose row this is.
+                got = resolve(r, twins, must=False)
+                if got is not None and got != p:
+                    continue
             placed[p] = r
             claimed[r] = 1
     # Pass 2: rows whose timestamp belongs to a request not yet placed.
-    for r in rows:
-        if claimed[r]:
-            continue
-        k = ts_ident(ts_cells.get(r))
-        if k is None:
-            continue
-        found = by_ts.get(k, ())
-        # One protocol per timestamp is the rule (a str); a list only when two share it.
-        for p in (found,) if isinstance(found, str) else found:
-            if p not in placed:
-                placed[p] = r
-                view.repairs.append((r, p))
-                claimed[r] = 1
-                break
+    _place_by_timestamp(rows, ts_cells, by_ts, claimed, view, resolve)
     # Pass 3: known protocols on rows with another timestamp: edits or stray cells.
     ts_present: set[object] | None = None  # built only when a candidate edit needs it
     for r in rows:
@@ -214,6 +218,34 @@ def locate(
             view.foreign.append(r)
         view.unprocessed.append(r)
     return view
+
+
+def _place_by_timestamp(
+    rows: range, ts_cells: Mapping[int, object], by_ts: Mapping[object, str | Sequence[str]],
+    claimed: bytearray, view: IdentityView, resolve: TwinResolver | None,
+) -> None:
+    """Rows whose timestamp belongs to a request not yet placed lost their cells (a crash
+    before the write, a sort between re-read and write): repaired. Twins of one second go
+    by their answers."""
+    placed = view.row_of
+    for r in rows:
+        if claimed[r]:
+            continue
+        k = ts_ident(ts_cells.get(r))
+        if k is None:
+            continue
+        found = by_ts.get(k, ())
+        # One protocol per timestamp is the rule (a str); a list only when two share it.
+        free = [p for p in ((found,) if isinstance(found, str) else found) if p not in placed]
+        if not free:
+            continue
+        p = free[0]
+        if len(free) > 1 and resolve is not None:
+            got = resolve(r, free, must=True)
+            p = got if got in free else p
+        placed[p] = r
+        view.repairs.append((r, p))
+        claimed[r] = 1
 
 
 def _cell_str(value: object) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import hmac
 import json
 import math
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -21,9 +22,11 @@ from worker.model import (
     ConfigError,
     FormAnswers,
     HeadersMissingError,
+    OwnedTitles,
     ParsedRow,
     Period,
     RowProblem,
+    mailbox_key,
 )
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "datetime_to_serial",
     "first_name",
     "normalise_text",
+    "owned_collisions",
     "parse_row",
     "safe_cell",
     "serial_to_datetime",
@@ -237,6 +241,14 @@ class HeaderMap:
     missing_owned: tuple[str, ...]
     last_column: int
     headers: tuple[str, ...]
+    # Canonical name (default title) → the title in the sheet (``form.owned_columns``).
+    owned_titles: Mapping[str, str] = dataclasses.field(
+        default_factory=lambda: OwnedTitles().by_canonical()
+    )
+
+    def title_of(self, canon: str) -> str:
+        """The sheet title of an owned column known by its canonical name."""
+        return self.owned_titles.get(canon, canon)
 
     def index(self, field_name: str) -> int | None:
         """0-based column of a form field, None when it is not mapped."""
@@ -272,8 +284,12 @@ def build_header_map(
     header_row: Sequence[object],
     titles: ColumnTitles,
     owned: Sequence[str] = OWNED_COLUMNS,
+    owned_titles: OwnedTitles | None = None,
 ) -> HeaderMap:
     """Map fields and owned columns by title, wherever staff moved them.
+
+    Owned columns are keyed by their canonical name (``OWNED_COLUMNS``, the default titles)
+    whatever ``owned_titles`` (``form.owned_columns``) calls them in the sheet.
 
     Raises HeadersMissingError (fail closed: never write into the wrong column) when a mapped
     field's title is absent; its message lists the missing titles and the headers found, e.g.
@@ -300,14 +316,15 @@ def build_header_map(
         raise HeadersMissingError(
             "missing form headers: " + ", ".join(repr(t) for t in missing) + f"; found: {shown}"
         )
+    named = (owned_titles or OwnedTitles()).by_canonical()
     owned_found: dict[str, int] = {}
     owned_missing: list[str] = []
-    for title in owned:
-        idx = _find_title(title, headers, folded)
+    for canon in owned:
+        idx = _find_title(named.get(canon, canon), headers, folded)
         if idx is None:
-            owned_missing.append(title)
+            owned_missing.append(canon)
         else:
-            owned_found[title] = idx
+            owned_found[canon] = idx
     # Every cell counts, titled or not: an untitled column may still hold staff data, and
     # new owned columns go after last_column (the API already drops trailing empty cells).
     last = len(headers)
@@ -317,7 +334,28 @@ def build_header_map(
         missing_owned=tuple(owned_missing),
         last_column=last,
         headers=headers,
+        owned_titles=named,
     )
+
+
+def owned_collisions(hmap: HeaderMap, *, first_run: bool) -> list[str]:
+    """Form questions that carry the title of one of balcao's columns, as operator sentences
+    (empty when there is none). balcao appends all its columns at once, to the right of the
+    form's, so a title of its own is a form question when it appears twice, left of a form
+    answer, or (``first_run``: no column map in the journal yet) while others are missing."""
+    out: list[str] = []
+    keys = {canon: _fold(title) for canon, title in hmap.owned_titles.items()}
+    rightmost_field = max(hmap.fields.values(), default=-1)
+    for canon, key in keys.items():
+        title = hmap.owned_titles[canon]
+        cols = [i for i, h in enumerate(hmap.headers) if _fold(h) == key]
+        if len(cols) > 1:
+            out.append(f"{title!r} is the title of {len(cols)} columns")
+        elif cols and cols[0] < rightmost_field:
+            out.append(f"{title!r} is a column among the form's questions")
+        elif cols and first_run and hmap.missing_owned:
+            out.append(f"{title!r} is already in the sheet before balcao created its columns")
+    return out
 
 
 # --------------------------------------------------------------------------- row parsing
@@ -435,10 +473,15 @@ def _options(answers: AnswerTexts, names: Mapping[_K, str]) -> dict[_K, str]:
     return {key: getattr(answers, attr) for key, attr in names.items()}
 
 
-_TIMESTAMP_MIN_YEAR = 2000
+# CNJ Resolução 372/2021 created the Balcão Virtual: an earlier date is no form submission.
+_TIMESTAMP_MIN_YEAR = 2021
+# Forms stamps a response when it arrives; a time further ahead than this was typed or forged.
+_TIMESTAMP_MAX_AHEAD = timedelta(minutes=5)
 
 
-def _parse_timestamp(value: object, tz: str) -> tuple[datetime | None, str | None]:
+def _parse_timestamp(
+    value: object, tz: str, now: datetime | None = None
+) -> tuple[datetime | None, str | None]:
     if isinstance(value, bool) or not isinstance(value, int | float):
         if not _cell_text(value).strip():
             return None, "Carimbo de data/hora inválido: célula vazia"
@@ -452,8 +495,88 @@ def _parse_timestamp(value: object, tz: str) -> tuple[datetime | None, str | Non
         return None, "Carimbo de data/hora inválido: número fora do intervalo de datas"
     # A Forms timestamp is always recent; a tiny serial is a number someone typed.
     if submitted.year < _TIMESTAMP_MIN_YEAR:
-        return None, "Carimbo de data/hora inválido: data anterior a 2000 (linha digitada à mão?)"
+        return None, "Carimbo de data/hora inválido: data anterior a 2021 (linha digitada à mão?)"
+    if now is not None and submitted > now + _TIMESTAMP_MAX_AHEAD:
+        # Not kept: the protocol's year and the deadline must never come from such a date.
+        return None, "Carimbo de data/hora inválido: data no futuro (linha digitada à mão?)"
     return submitted, None
+
+
+NOTE_LANDLINE = "Telefone fixo: confirme se tem WhatsApp"
+
+
+def _is_landline(e164: str) -> bool:
+    """True when phonenumbers knows the number as a fixed line (not a mobile)."""
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, "BR")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.number_type(number) == phonenumbers.PhoneNumberType.FIXED_LINE
+
+
+def _consents(text: str, expected: str) -> bool:
+    """The configured answer exactly, after trimming and case/accent folding: a longer answer
+    that merely starts with it ("Sim, concordo NÃO") is no consent."""
+    return bool(_fold(expected)) and _fold(text) == _fold(expected)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    problems: list[RowProblem]
+    submitted: datetime | None
+    email: str | None
+    channel: Channel | None
+    e164: str | None
+    consent: bool | None
+    note: str
+
+
+def _validate(
+    full: Mapping[str, str], email_text: str, ts_value: object, texts_of: AnswerTexts,
+    sheet_tz: str, now: datetime | None,
+) -> _Checked:
+    """Every check of one row, in PROBLEM_CODES order."""
+    problems: list[RowProblem] = []
+    submitted, ts_reason = _parse_timestamp(ts_value, sheet_tz, now)
+    if ts_reason:
+        problems.append(RowProblem("timestamp", ts_reason))
+    email, email_reason = _check_email(email_text)
+    if email_reason:
+        problems.append(RowProblem("email", f"E-mail inválido: {email_reason}"))
+    if not normalise_text(full.get("name", ""), None):
+        problems.append(RowProblem("name", "Falta o nome"))
+    channel_text = full["channel"]
+    channel = _match_answer(channel_text, _options(texts_of, _CHANNELS))
+    if channel is None:
+        state = "não reconhecida" if channel_text else "não informada"
+        problems.append(RowProblem("channel", f"Forma de atendimento {state}"))
+    e164 = _phone_e164(full.get("phone", ""))
+    note = ""
+    if channel is Channel.WHATSAPP and e164 is None:
+        problems.append(
+            RowProblem("phone", "Telefone inválido para WhatsApp: informe DDD e número")
+        )
+    elif channel is Channel.WHATSAPP and e164 is not None and _is_landline(e164):
+        note = NOTE_LANDLINE  # some landlines do have WhatsApp: staff check, not refuse
+    consent: bool | None = None
+    if "consent" in full:
+        consent = _consents(full["consent"], texts_of.consent_yes)
+        if not consent:
+            problems.append(RowProblem("consent", "Falta o aceite da política de privacidade"))
+    return _Checked(problems, submitted, email, channel, e164, consent, note)
+
+
+def _full_texts(cell: Callable[[int | None], object], hmap: HeaderMap) -> dict[str, str]:
+    """Full (unbounded) normalised texts of the mapped answers: they feed the fingerprint, so
+    an edit past the display bound is still an edit; the bounded ones are stored and shown."""
+    full: dict[str, str] = {}
+    for name in _TEXT_FIELDS:
+        idx = hmap.index(name)
+        if idx is not None:
+            full[name] = normalise_text(_cell_text(cell(idx)), None)
+    return full
 
 
 def parse_row(
@@ -465,6 +588,7 @@ def parse_row(
     sheet_tz: str,
     secret: bytes,
     max_len: int = 500,
+    now: datetime | None = None,
 ) -> ParsedRow | None:
     """One sheet row (values as read with UNFORMATTED_VALUE) → ParsedRow, or None when empty.
 
@@ -473,12 +597,15 @@ def parse_row(
     normalisation (a row holding only a stray space or U+200B is empty).
 
     Problems (``code``: pt-BR ``reason`` for `Observação`; the reason never quotes the citizen):
-    - ``timestamp``: "Carimbo de data/hora inválido: …" when the cell is text/empty/absurd;
+    - ``timestamp``: "Carimbo de data/hora inválido: …" when the cell is text/empty/absurd,
+      before 2021, or more than 5 minutes ahead of ``now`` (such a date is not kept);
     - ``email``: "E-mail inválido: falta o @" etc.; exactly one address, syntax only (no DNS);
     - ``name``: "Falta o nome";
     - ``channel``: "Forma de atendimento não informada" / "… não reconhecida";
     - ``phone`` (WhatsApp only): "Telefone inválido para WhatsApp: informe DDD e número";
-    - ``consent`` (when mapped): "Falta o aceite da política de privacidade".
+      a landline is accepted with ``note`` "Telefone fixo: confirme se tem WhatsApp";
+    - ``consent`` (when mapped): "Falta o aceite da política de privacidade" unless the answer
+      is the configured text exactly (trimmed, case and accents ignored).
     An unrecognised period is Period.ANY, not a problem. ``answers`` is None whenever there is
     a problem. ``raw_email`` is the casefolded normalised e-mail text, valid or not.
     """
@@ -490,79 +617,43 @@ def parse_row(
     mapped = [*hmap.fields.values(), *hmap.owned.values()]
     if all(not normalise_text(_cell_text(cell(i)), None) for i in mapped):
         return None
-
-    # Full (unbounded) normalised texts feed the fingerprint, so an edit past the display
-    # bound is still an edit; the bounded ones are what gets stored and shown.
-    full: dict[str, str] = {}
-    for name in _TEXT_FIELDS:
-        idx = hmap.index(name)
-        if idx is not None:
-            full[name] = normalise_text(_cell_text(cell(idx)), None)
+    full = _full_texts(cell, hmap)
     # The address is validated as typed (casefolding could alter a local part: "ß" → "ss");
     # the casefolded form is the identity used for limits and the fingerprint.
     email_text = full["email"]
     full["email"] = email_text.casefold()
+    checked = _validate(
+        full, email_text, cell(hmap.index("timestamp")), texts_of, sheet_tz, now
+    )
 
     def bounded(name: str, limit: int = max_len) -> str:
         return normalise_text(full.get(name, ""), limit)
 
-    problems: list[RowProblem] = []
-    submitted, ts_reason = _parse_timestamp(cell(hmap.index("timestamp")), sheet_tz)
-    if ts_reason:
-        problems.append(RowProblem("timestamp", ts_reason))
-
-    email, email_reason = _check_email(email_text)
-    if email_reason:
-        problems.append(RowProblem("email", f"E-mail inválido: {email_reason}"))
-
-    name_text = bounded("name")
-    if not name_text:
-        problems.append(RowProblem("name", "Falta o nome"))
-
-    channel_text = full["channel"]
-    channel = _match_answer(channel_text, _options(texts_of, _CHANNELS))
-    if channel is None:
-        state = "não reconhecida" if channel_text else "não informada"
-        problems.append(RowProblem("channel", f"Forma de atendimento {state}"))
-
-    phone_text = bounded("phone", min(max_len, 64))
-    e164 = _phone_e164(full.get("phone", ""))
-    if channel is Channel.WHATSAPP and e164 is None:
-        problems.append(
-            RowProblem("phone", "Telefone inválido para WhatsApp: informe DDD e número")
-        )
-
-    period = Period.ANY
-    if "period" in full:
-        period = _match_answer(full["period"], _options(texts_of, _PERIODS)) or Period.ANY
-
-    consent: bool | None = None
-    if "consent" in full:
-        consent = _match_answer(full["consent"], {True: texts_of.consent_yes}) is True
-        if not consent:
-            problems.append(RowProblem("consent", "Falta o aceite da política de privacidade"))
-
-    protocol_idx = hmap.owned_index("Protocolo")
-    protocol = normalise_text(_cell_text(cell(protocol_idx)), 64) or None
-
     form: FormAnswers | None = None
-    if not problems and email is not None and channel is not None:
+    if not checked.problems and checked.email is not None and checked.channel is not None:
+        period = Period.ANY
+        if "period" in full:
+            period = _match_answer(full["period"], _options(texts_of, _PERIODS)) or Period.ANY
         form = FormAnswers(
-            email=email,
-            name=name_text,
-            phone=e164 or phone_text,
-            channel=channel,
+            email=checked.email,
+            name=bounded("name"),
+            phone=checked.e164 or bounded("phone", min(max_len, 64)),
+            channel=checked.channel,
             service=bounded("service"),
             subject=bounded("subject"),
             period=period,
-            consent=consent,
+            consent=checked.consent,
         )
+    protocol_idx = hmap.owned_index("Protocolo")
+    # One inbox is one person for the duplicate check too: aliases of an address give the
+    # same fingerprint (a plain address is its own mailbox key, so its fingerprint is as it was).
     return ParsedRow(
         row=row_number,
-        submitted=submitted,
+        submitted=checked.submitted,
         answers=form,
-        problems=tuple(problems),
-        fingerprint=_fingerprint(full, secret),
-        protocol=protocol,
+        problems=tuple(checked.problems),
+        fingerprint=_fingerprint({**full, "email": mailbox_key(full["email"])}, secret),
+        protocol=normalise_text(_cell_text(cell(protocol_idx)), 64) or None,
         raw_email=normalise_text(full["email"], 320),
+        note=checked.note if form is not None else "",
     )

@@ -91,6 +91,9 @@ class Problem(StrEnum):
     STAFF_NOTE = "staff_note"  # a note for staff about their last choice; the status is derived
     CLOSED_DAY = "closed_day"  # booked on a day that became closed
     BOUNCED = "bounced"  # an e-mail to the citizen came back undelivered (bounces job)
+    # identity (issue 13)
+    UNRECOGNISED = "unrecognised"  # a protocol balcao never issued, typed by hand
+    KEPT = "kept"  # after `balcao recover`: the status and note the sheet showed, kept as is
 
 
 class StaffAction(StrEnum):
@@ -107,7 +110,7 @@ class StaffAction(StrEnum):
 # Problems that take a request out of automatic work: staff must act.
 FLAGGED: frozenset[str] = frozenset({
     Problem.EDITED, Problem.EVENT_DELETED, Problem.MEET_FAILED, Problem.PERMANENT,
-    Problem.MAIL_FAILED, Problem.POISON, Problem.BOUNCED,
+    Problem.MAIL_FAILED, Problem.POISON, Problem.BOUNCED, Problem.UNRECOGNISED, Problem.KEPT,
 })
 # Event states after which no insert or poll is due.
 EVENT_SETTLED: frozenset[str] = frozenset(
@@ -165,6 +168,8 @@ def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:
         return Status.ATTENTION, texts.REASON_EDITED
     if problem == Problem.BOUNCED:
         return Status.ATTENTION, texts.REASON_BOUNCED
+    if problem == Problem.UNRECOGNISED:
+        return Status.ATTENTION, texts.REASON_UNRECOGNISED
     if rec.event_state == EventState.CANCELLED:
         return Status.ATTENTION, texts.REASON_EVENT_DELETED
     if problem == Problem.MEET_FAILED:
@@ -175,7 +180,8 @@ def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:
         return Status.ATTENTION, texts.REASON_MAIL_FAILED
     if rec.event_state == EventState.CREATED:
         if rec.conf_state == MailState.SENT and rec.conf_revision == rec.revision:
-            return Status.BOOKED, texts.REASON_AFTER_DEADLINE if answered_late(rec) else ""
+            late = texts.REASON_AFTER_DEADLINE if answered_late(rec) else ""
+            return Status.BOOKED, late or rec.staff_note
         return Status.PENDING, waiting_reason(problem) or texts.WAITING_CONFIRMATION
     if problem == Problem.NO_SLOT:
         return Status.ATTENTION, texts.REASON_NO_SLOT
@@ -187,7 +193,7 @@ def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:
         return Status.PENDING, waiting_reason(problem) or texts.WAITING_ACK
     if problem == Problem.TRANSIENT:
         return Status.PENDING, texts.REASON_TRANSIENT.format(what=texts.WHAT_CALENDAR)
-    return Status.RECEIVED, ""
+    return Status.RECEIVED, rec.staff_note
 
 
 def answered_late(rec: RequestRecord) -> bool:
@@ -213,7 +219,7 @@ def waiting_reason(problem: str) -> str:
 def status_changes(rec: RequestRecord, mode: str) -> dict[str, str]:
     """The ``status``/``reason`` changes that bring a worked-on request in line with
     ``derive_status`` ({} when it already is, or when it is not balcao's to derive)."""
-    if not rec.valid or rec.duplicate_of or rec.status in FINAL:
+    if not rec.valid or rec.duplicate_of or rec.status in FINAL or rec.problem == Problem.KEPT:
         return {}
     status, reason = derive_status(rec, mode)
     if status.value == rec.status and reason == rec.reason:

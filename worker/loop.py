@@ -19,7 +19,7 @@ from typing import Any
 
 from worker import jobs
 from worker.config import Settings
-from worker.runner import EXIT_OK, _now, tick
+from worker.runner import EXIT_FAIL, EXIT_OK, _now, tick
 from worker.sdnotify import Notifier
 
 log = logging.getLogger("balcao")
@@ -116,13 +116,15 @@ class Loop:
                 next_tick = time.monotonic() + wait
                 if self.max_ticks is not None and self.ticks >= self.max_ticks:
                     break
+                if self.deps.state.refused:
+                    break  # a journal that is not this sheet's: refuse, as `run --once` does
             scheduler.run_pending()
             self.stop.wait(min(1.0, max(0.0, next_tick - time.monotonic())))
         self.notifier.stopping()
         if self.metrics is not None:
             self.metrics.stop()
         log.info("balcao stopped")
-        return EXIT_OK
+        return EXIT_FAIL if self.deps.state.refused else EXIT_OK
 
     def _watchful_sleep(self, seconds: float) -> bool:
         """Wait up to ``seconds`` in slices of at most 1 s, feeding the watchdog; True when
@@ -138,6 +140,14 @@ class Loop:
 
     def _jobs(self) -> None:
         """Run the jobs that are due (never while effects are paused)."""
-        if self.deps.state.paused:
+        if self.deps.state.paused or self.deps.state.stopped:
+            return
+        from worker.journal import JournalReplacedError
+
+        try:
+            self.deps.journal.check_same_file()
+        except JournalReplacedError as exc:
+            log.error("EFFECTS STOPPED: %s", exc)
+            self.deps.state.stopped = str(exc)
             return
         jobs.run_due(self.deps, _now(self.s))

@@ -63,6 +63,17 @@ class BacklogRefusedError(BalcaoError):
     """The first tick found a large backlog and --accept-backlog was not given."""
 
 
+class JournalDisagreesError(BalcaoError):
+    """The sheet holds protocols the journal never issued, numbered above its highest: the
+    journal is new, lost, stale or another instance's. Nothing may be written, sent or booked
+    until `balcao recover` rebuilds it; --accept-backlog never overrides this."""
+
+
+class ColumnCollisionError(HeadersMissingError):
+    """A form question carries the title of one of balcao's own columns: balcao would write
+    into citizens' answers, so it stops before any write (a configuration error)."""
+
+
 # --------------------------------------------------------------------------- office calendar
 
 
@@ -125,6 +136,52 @@ class ColumnTitles:
         return [t for t in (getattr(self, f) for f in self.__dataclass_fields__) if t]
 
 
+# Canonical keys of balcao's own columns (the default titles) by their config key.
+OWNED_KEYS: dict[str, str] = {
+    "protocol": "Protocolo",
+    "status": "Situação",
+    "deadline": "Prazo de resposta",
+    "appointment": "Atendimento",
+    "link": "Link ou canal",
+    "updated": "Atualizado em",
+    "note": "Observação",
+}
+
+
+@dataclass(frozen=True)
+class OwnedTitles:
+    """Titles of balcao's own columns (``form.owned_columns.*``); defaults are today's titles.
+
+    Inside balcao a column is known by its canonical key (the default title, OWNED_KEYS), so
+    renaming one changes what is read and created in the sheet and nothing else."""
+
+    protocol: str = "Protocolo"
+    status: str = "Situação"
+    deadline: str = "Prazo de resposta"
+    appointment: str = "Atendimento"
+    link: str = "Link ou canal"
+    updated: str = "Atualizado em"
+    note: str = "Observação"
+
+    def by_canonical(self) -> dict[str, str]:
+        """Canonical key (default title) → the configured title, in column order."""
+        return {canon: getattr(self, key) for key, canon in OWNED_KEYS.items()}
+
+
+def mailbox_key(email: str) -> str:
+    """The inbox an address delivers to, for counting one mailbox once (DESIGN §4):
+    case and a ``+tag`` are ignored everywhere; for Gmail dots too, and googlemail.com is
+    gmail.com. ``"Jo.Ao+x@GoogleMail.com"`` → ``"joao@gmail.com"``."""
+    text = email.strip().casefold()
+    local, at, domain = text.rpartition("@")
+    if not at:
+        return text
+    local = local.split("+", 1)[0]
+    if domain in ("gmail.com", "googlemail.com"):
+        return local.replace(".", "") + "@gmail.com"
+    return f"{local}@{domain}"
+
+
 @dataclass(frozen=True)
 class AnswerTexts:
     """The form's answer options for the choice questions (``form.answers.*``).
@@ -176,6 +233,7 @@ class ParsedRow:
     fingerprint: str  # HMAC of the normalised answers without the timestamp
     protocol: str | None  # the `Protocolo` cell, when present
     raw_email: str = ""  # normalised e-mail text, used for per-address limits even when invalid
+    note: str = ""  # a note for staff on a valid row (a landline given for WhatsApp)
 
 
 @dataclass(frozen=True)
@@ -330,6 +388,8 @@ class RequestRecord:
     shown_appt: float | None = None  # the `Atendimento` serial balcao last wrote
     staff_seen: str | None = None  # the staff choice already carried out ("remarcar@Agendado")
     erasure_id: int | None = None  # the elimination that erased it (DESIGN §9): left alone
+    mailbox: str = ""  # mailbox_key(email): one inbox counted once by the open-requests limit
+    staff_note: str = ""  # a lasting note for staff shown while nothing else needs saying
 
     @property
     def submitted_dt(self) -> datetime | None:

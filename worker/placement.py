@@ -13,6 +13,7 @@ from datetime import datetime
 
 from worker import intake
 from worker.adapters.a1 import col_letter
+from worker.agreement import TwinResolver
 from worker.deps import Deps
 from worker.effects import AuthPaused, Executor
 from worker.identity import ColumnCells, IdentityIndex, IdentityView, locate
@@ -40,6 +41,7 @@ class Placement:
         # What the tick read in `Situação`/`Atendimento`, by row, to leave alone a row staff
         # changed between the tick's read and its write (Sheets has no conditional write).
         self.seen: tuple[Snapshot, IdentityView] | None = None
+        self.resolve: TwinResolver | None = None  # rows sharing a timestamp, by their answers
 
     def targets(self, view: IdentityView, unwritten: set[str]) -> dict[str, RequestRecord]:
         """The records whose cells must be written: this tick's changes, values a past
@@ -108,11 +110,15 @@ class Placement:
         then write every owned cell in ONE values.batchUpdate (RAW)."""
         cols = self.d.state.columns
         keys = [k for k in (TS, PROTOCOL, STATUS, APPOINTMENT) if k in cols]
+        if self.resolve is not None and "email" in cols and self.resolve.twins_among(pending):
+            keys.append("email")  # rows of one second: their inboxes tell them apart
         letters = [col_letter(cols[k] + 1) for k in keys]
         res = self.d.sheet.read([f"{c}2:{c}" for c in letters], by_column=True)
         fresh_cols = {k: ColumnCells(column(res[i])) for i, k in enumerate(keys)}
+        if self.resolve is not None:
+            self.resolve.emails = fresh_cols.get("email")
         ts, proto = fresh_cols[TS], fresh_cols[PROTOCOL]
-        fresh = locate(ts, proto, self.index.known, self.index.by_ts)
+        fresh = locate(ts, proto, self.index.known, self.index.by_ts, resolve=self.resolve)
         cells: list[CellWrite] = []
         updated = intake.datetime_to_serial(self.now, self.sheet_tz)
         placed: list[tuple[str, writeback.OwnedValues]] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -11,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 from worker.config import Settings
-from worker.journal import InstanceLock, Journal, JournalError
+from worker.journal import InstanceLock, Journal, JournalError, JournalReplacedError
 from worker.model import (
     AdapterError,
     BacklogRefusedError,
     HeadersMissingError,
+    JournalDisagreesError,
     TickReport,
 )
 
@@ -123,10 +125,23 @@ def tick(deps: Any, s: Settings, *, dry_run: bool = False, accept_backlog: bool 
     from worker.tick import run_once
 
     now = _now(s)
+    state = deps.state
+    if getattr(state, "stopped", None):
+        # Told once already; nothing may act until the operator restarts balcao.
+        return TickReport(started=now, ok=False, error=state.stopped)
     try:
         report = run_once(deps, now, dry_run=dry_run, accept_backlog=accept_backlog)
     except (HeadersMissingError, BacklogRefusedError) as exc:
         log.error("%s", exc)
+        report = TickReport(started=now, ok=False, error=str(exc))
+    except JournalDisagreesError as exc:
+        log.error("REFUSING TO ACT: %s", exc)
+        state.stopped = str(exc)
+        state.refused = True
+        report = TickReport(started=now, ok=False, error=str(exc))
+    except JournalReplacedError as exc:
+        log.error("EFFECTS STOPPED: %s", exc)
+        state.stopped = str(exc)
         report = TickReport(started=now, ok=False, error=str(exc))
     except JournalError as exc:
         log.error(
@@ -143,7 +158,6 @@ def tick(deps: Any, s: Settings, *, dry_run: bool = False, accept_backlog: bool 
                   exc_info=log.isEnabledFor(logging.DEBUG))
         deps.state.info = None
         report = TickReport(started=now, ok=False, error=f"unexpected {type(exc).__name__}")
-    state = deps.state
     if report.paused_reason:
         # One clear line per pause (not one per tick): what happened and what to do.
         if getattr(state, "pause_logged", None) != report.paused_reason:
@@ -173,6 +187,8 @@ def run(s: Settings, *, once: bool, dry_run: bool, accept_backlog: bool) -> int:
         return EXIT_OK if report.ok else EXIT_FAIL
     lock = InstanceLock(s.journal.path)
     lock.acquire()
+    existed = os.path.exists(s.journal.path)
+    refused = False
     try:
         try:
             max_pages = os.environ.get(MAX_PAGES_ENV)
@@ -185,15 +201,28 @@ def run(s: Settings, *, once: bool, dry_run: bool, accept_backlog: bool) -> int:
         try:
             stop = threading.Event()
             deps = bootstrap.deps(s, journal, stop=stop)
-            if once:
-                return run_once_and_jobs(deps, s, accept_backlog=accept_backlog)
-            from worker.loop import Loop
+            try:
+                if once:
+                    return run_once_and_jobs(deps, s, accept_backlog=accept_backlog)
+                from worker.loop import Loop
 
-            return Loop(deps, s, stop, accept_backlog=accept_backlog).run()
+                return Loop(deps, s, stop, accept_backlog=accept_backlog).run()
+            finally:
+                refused = deps.state.refused
         finally:
             journal.close()
+            if refused and not existed:
+                _forget_new_journal(s.journal.path)
     finally:
         lock.release()
+
+
+def _forget_new_journal(path: str) -> None:
+    """A journal this run created only to find that the sheet is another journal's: removed,
+    so a refused run leaves nothing behind (the operator's next step is `balcao recover`)."""
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(OSError):
+            os.unlink(path + suffix)
 
 
 def run_once_and_jobs(deps: Any, s: Settings, *, accept_backlog: bool = False) -> int:
@@ -202,6 +231,8 @@ def run_once_and_jobs(deps: Any, s: Settings, *, accept_backlog: bool = False) -
     from worker import jobs
 
     report = tick(deps, s, accept_backlog=accept_backlog)
+    if deps.state.stopped:
+        return EXIT_FAIL  # nothing may act: no job either
     jobs_ok = jobs.run_due(deps, _now(s)) if not report.paused_reason else True
     return EXIT_OK if report.ok and jobs_ok else EXIT_FAIL
 

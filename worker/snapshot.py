@@ -21,7 +21,14 @@ from worker.deps import Deps
 from worker.effects import Executor
 from worker.identity import ColumnCells, IdentityView
 from worker.lifecycle import DROPDOWN, Problem
-from worker.model import AdapterError, ColumnTitles, ParsedRow, RowProblem, TickReport
+from worker.model import (
+    AdapterError,
+    ColumnCollisionError,
+    ColumnTitles,
+    ParsedRow,
+    RowProblem,
+    TickReport,
+)
 from worker.ports import CellValue, SheetInfo
 
 log = logging.getLogger("balcao.snapshot")
@@ -98,7 +105,10 @@ class SheetReader:
                 ranges.append(f"A{read_from}:{col_letter(max(info.column_count, 1))}")
             results = self._read_ranges(ranges)
             header = [col[0] if col else "" for col in results[0]]
-            hmap = intake.build_header_map(header, self.titles())
+            hmap = intake.build_header_map(
+                header, self.titles(), owned_titles=self.d.settings.form.owned_columns
+            )
+            self._refuse_collisions(hmap, first_run=not cols)
             new_cols = {**hmap.fields, **hmap.owned}
             if hmap.missing_owned and self.dry_run:
                 self.report.plan_lines.append(
@@ -177,10 +187,24 @@ class SheetReader:
     def titles(self) -> ColumnTitles:
         return self.d.settings.form.columns
 
+    @staticmethod
+    def _refuse_collisions(hmap: intake.HeaderMap, *, first_run: bool) -> None:
+        """Before any write: a form question titled like one of balcao's columns would have
+        its answers overwritten (DESIGN §3)."""
+        found = intake.owned_collisions(hmap, first_run=first_run)
+        if found:
+            raise ColumnCollisionError(
+                "form.owned_columns: " + "; ".join(found) + ": a form question has the title "
+                "of one of balcao's columns, and balcao never writes into citizens' answers. "
+                "To fix: rename the form question, or give balcao's column another title in "
+                "form.owned_columns (then run `balcao check`)"
+            )
+
     def _create_columns(self, hmap: intake.HeaderMap) -> None:
         first = hmap.last_column + 1
-        titles = list(hmap.missing_owned)
-        date_cols = [first + i for i, t in enumerate(titles) if t in intake.DATE_COLUMNS]
+        keys = list(hmap.missing_owned)
+        titles = [hmap.title_of(k) for k in keys]
+        date_cols = [first + i for i, k in enumerate(keys) if k in intake.DATE_COLUMNS]
         # Not retried: appendDimension is not idempotent (a repeat would widen the grid twice).
         self.exe.call(lambda: self.d.sheet.add_columns(titles, first, date_cols), retry=False)
         log.info("created columns %s from column %s", ", ".join(titles), col_letter(first))
@@ -206,7 +230,7 @@ class SheetReader:
             try:
                 parsed = intake.parse_row(
                     r, cells, snap.hmap, answers=s.form.answers, sheet_tz=snap.timezone,
-                    secret=secret, max_len=s.intake.max_field_length,
+                    secret=secret, max_len=s.intake.max_field_length, now=self.exe.now,
                 )
             except Exception as exc:  # a poison row: flag it, never crash the tick
                 log.error("row %d: unexpected %s while parsing; flagged for staff", r,

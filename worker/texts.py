@@ -9,6 +9,8 @@ REASON_TOO_MANY = (
     "Limite de {limit} solicitações em aberto para este e-mail atingido; nenhum e-mail enviado"
 )
 REASON_EDITED = "Resposta alterada após o processamento; verifique com o cidadão"
+REASON_UNRECOGNISED = "Protocolo não reconhecido"
+NOTE_LANDLINE = "Telefone fixo: confirme se tem WhatsApp"
 REASON_NO_SLOT = "Sem horário disponível"
 REASON_AFTER_DEADLINE = "Resposta enviada após o prazo"
 REASON_MEET_PENDING = "Link do Google Meet em criação; nova verificação automática"

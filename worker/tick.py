@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from worker import identity, intake, slots, statustab, texts
+from worker import agreement, identity, intake, slots, statustab, texts
 from worker.deps import Deps, TickState
 from worker.effects import AuthPaused, Executor
 from worker.identity import IdentityIndex, IdentityView
@@ -30,8 +30,10 @@ from worker.model import (
     RequestRecord,
     Slot,
     TickReport,
+    mailbox_key,
 )
 from worker.placement import Placement
+from worker.plaintext import plain_text
 from worker.planners import booking, claims
 from worker.planners.actions import Book, Flag
 from worker.planners.mail import mails_due
@@ -91,16 +93,30 @@ class Tick:
 
     def run(self) -> None:
         if not self.dry_run:
+            # A journal file deleted or replaced under us: every write would be lost.
+            self.j.check_same_file()
             # A journal that cannot take a write must stop us before any Google call.
             self.j.probe_writable()
-            # Intents left open by a crash or a lost answer are settled before new work.
-            self.exe.reconcile()
         snap = self.reader.read()
         index = self._index()
-        unwritten = self.j.unwritten()
+        if len(index.known) != self.j.request_count():
+            # The file changed under this process (a backup copied over it): trust the file.
+            self.d.state.identity = None
+            index = self._index()
         skip = self._before_go_live(snap)
-        view = identity.locate(snap.ts, snap.proto, index.known, index.by_ts, skip)
+        resolver = agreement.TwinResolver(self.d, snap, self.j.secret)
+        view = identity.locate(
+            snap.ts, snap.proto, index.known, index.by_ts, skip, resolve=resolver
+        )
+        # Before any effect (a stale journal's open intents included): a journal that does
+        # not know the sheet's protocols must not act at all.
+        agreement.refuse_unknown(snap, view, index, self.j.max_seq_by_year, self.j.path)
+        if not self.dry_run:
+            # Intents left open by a crash or a lost answer are settled before new work.
+            self.exe.reconcile()
+        unwritten = self.j.unwritten()
         new_rows, above = self.reader.new_rows(snap, view, index.known, skip)
+        new_rows = agreement.orphan_edits(new_rows, view, snap, self.j.never_placed)
         decisions = self._classify(snap, new_rows)
         if self.dry_run:
             self._print_plan(snap, decisions, view)
@@ -108,6 +124,7 @@ class Tick:
         self.placement = Placement(self.d, self.exe, self.now, index, snap.timezone)
         self.placement.seen = (snap, view)
         self.reader.dropdown(snap)
+        self.placement.resolve = agreement.TwinResolver(self.d, snap, self.j.secret, fresh=True)
         self._claim(snap, decisions, index)
         self.d.crash("after_claim")
         self._apply_edits(view, index)
@@ -152,22 +169,24 @@ class Tick:
             self.accept_backlog
         ):
             raise BacklogRefusedError(
-                f"first run found {len(rows)} rows without a protocol (more than "
+                f"first run found {len(rows)} rows balcao has never processed (more than "
                 f"intake.max_first_backlog = {self.s.intake.max_first_backlog}); balcao would "
                 "e-mail all of them. If staff already answered them by hand, set "
                 "form.process_since to the go-live instant; to act on all of them, run once "
                 "with --accept-backlog"
             )
-        sheet_max = max((identity.protocol_seq(v) or 0 for v in snap.proto.values()), default=0)
         window = timedelta(minutes=self.s.intake.duplicate_window_minutes)
         ctx = claims.IntakeContext(
-            next_seq=max(self.j.max_seq(), sheet_max) + 1,
+            # The journal alone numbers: a higher protocol in the sheet stopped the tick before
+            # (agreement.refuse_unknown), and a number typed by hand never moves the sequence.
+            next_seq=self.j.max_seq() + 1,
             duplicate_window=window,
             max_open_per_email=self.s.intake.max_open_per_email,
         )
         for row in rows:
-            if row.raw_email and row.raw_email not in ctx.open_per_email:
-                ctx.open_per_email[row.raw_email] = self.j.open_for_email(row.raw_email, self.now)
+            box = mailbox_key(row.raw_email)
+            if row.raw_email and box not in ctx.open_per_email:
+                ctx.open_per_email[box] = self.j.open_for_mailbox(box, self.now)
             for rec in self.j.by_fingerprint(row.fingerprint):
                 sub = rec.submitted_dt
                 if sub is not None and row.submitted is not None and abs(
@@ -211,9 +230,12 @@ class Tick:
             deadline = self.d.office.deadline(row.submitted) if row.submitted else None
         except Exception as exc:  # e.g. a timestamp far outside any calendar
             deadline, poison = None, exc
+        seq = identity.protocol_seq(dec.protocol) or 0
+        if dec.problem == Problem.UNRECOGNISED:
+            seq = self.j.next_foreign_seq()  # kept as typed; never a number balcao issues
         rec = RequestRecord(
             protocol=dec.protocol,
-            seq=identity.protocol_seq(dec.protocol) or 0,
+            seq=seq,
             fingerprint=row.fingerprint,
             submitted=row.submitted.isoformat() if row.submitted else None,
             ts_key=identity.ts_key(snap.ts.get(row.row)),
@@ -231,6 +253,8 @@ class Tick:
             valid=1 if dec.actionable else 0,
             duplicate_of=dec.duplicate_of,
             updated_at=self.now.isoformat(),
+            mailbox=mailbox_key(a.email if a else row.raw_email),
+            staff_note=row.note,
         )
         return rec, poison
 
@@ -357,17 +381,18 @@ class Tick:
     def _event_spec(self, rec: RequestRecord) -> EventSpec:
         assert rec.slot_start and rec.slot_end and rec.calendar_id and rec.event_id
         meet = rec.channel == Channel.MEET.value
-        first = intake.first_name(rec.name) or texts.EVENT_CITIZEN_FALLBACK
+        # Event text is plain: Google renders a description's markup and links.
+        first = intake.first_name(plain_text(rec.name)) or texts.EVENT_CITIZEN_FALLBACK
         lines = [
             texts.EVENT_PROTOCOL.format(protocol=rec.protocol),
-            texts.EVENT_SERVICE.format(service=rec.service or "-"),
+            texts.EVENT_SERVICE.format(service=plain_text(rec.service) or "-"),
             texts.EVENT_AUTO,
         ]
         if not meet:
             digits = re.sub(r"\D", "", rec.phone)
             lines += [
                 texts.EVENT_WHATSAPP,
-                texts.EVENT_PHONE.format(phone=rec.phone),
+                texts.EVENT_PHONE.format(phone=plain_text(rec.phone)),
                 texts.EVENT_WA_LINK.format(digits=digits),
             ]
         return EventSpec(

@@ -428,7 +428,7 @@ def test_consent_is_not_required_when_not_mapped() -> None:
             True,
             "Carimbo de data/hora inválido: a célula não contém uma data do formulário (linha digitada à mão?)",
         ),
-        (12, "Carimbo de data/hora inválido: data anterior a 2000 (linha digitada à mão?)"),
+        (12, "Carimbo de data/hora inválido: data anterior a 2021 (linha digitada à mão?)"),
         (float("nan"), "Carimbo de data/hora inválido: número fora do intervalo de datas"),
         (1e12, "Carimbo de data/hora inválido: número fora do intervalo de datas"),
     ],

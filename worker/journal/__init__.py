@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from worker.journal.identity import IdentityQueries, file_id
 from worker.journal.queries import JournalQueries
 from worker.journal.schema import _MIGRATIONS, SCHEMA_VERSION
 
@@ -33,6 +34,12 @@ PROBE_ROOM_BYTES = 64 * 1024
 
 class JournalError(BalcaoError):
     """The journal cannot be opened, checked or written: effects must stop."""
+
+
+
+class JournalReplacedError(JournalError):
+    """The journal file at the configured path is no longer the one this process opened
+    (deleted, or replaced by another file): every write would go to a file nobody will read."""
 
 
 _COLUMNS = [f.name for f in fields(RequestRecord)]
@@ -54,7 +61,7 @@ class Effect:
     done_at: str | None
 
 
-class Journal(JournalQueries):
+class Journal(JournalQueries, IdentityQueries):
     """One open journal. Not thread-safe: the worker is one thread touching it."""
 
     def __init__(self, path: str, *, readonly: bool = False, max_page_count: int | None = None):
@@ -89,8 +96,23 @@ class Journal(JournalQueries):
                 "`balcao recover` to rebuild it from Google"
             )
         self._in_tx = False
+        self._file_id = file_id(path)
         if not readonly:
             self._migrate()
+
+    def check_same_file(self) -> None:
+        """Raise JournalReplacedError when the path no longer names the file opened (the
+        inode and device of the path against those seen at open)."""
+        if self._file_id is None:
+            return
+        now = file_id(self.path)
+        if now != self._file_id:
+            what = "deleted" if now is None else "replaced by another file"
+            raise JournalReplacedError(
+                f"journal {self.path} was {what} while balcao runs; effects stopped. To fix: "
+                "stop balcao; put the journal back, or run `balcao recover` to rebuild it "
+                "from Google; then start balcao again"
+            )
 
     # ----------------------------------------------------------------- plumbing
 
@@ -150,6 +172,8 @@ class Journal(JournalQueries):
                 with contextlib.suppress(sqlite3.Error):
                     self.db.execute("ROLLBACK")
                 raise JournalError(f"journal {self.path}: migration {target + 1}: {exc}") from None
+        if version < 5 <= SCHEMA_VERSION:
+            self.backfill_mailboxes()
         if self.get_meta("secret") is None:
             with self.tx():
                 self.set_meta("secret", secrets.token_hex(32))

@@ -87,7 +87,7 @@ class PrivacyStore:
         dates, statuses, channel and service stay: DESIGN §9); returns how many records."""
         marks = ", ".join("?" for _ in protocols) or "''"
         cur = self.j._exec(
-            "UPDATE requests SET email = '', name = '', phone = '', fingerprint = '', "
+            "UPDATE requests SET email = '', mailbox = '', name = '', phone = '', fingerprint = '', "
             f"period = '', purged_at = COALESCE(purged_at, ?) WHERE protocol IN ({marks})",
             [at.isoformat(), *protocols],
         )

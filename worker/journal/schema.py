@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Each entry migrates from version i to i+1; the journal records the version it reached.
 _MIGRATIONS: list[str] = [
@@ -103,5 +103,13 @@ _MIGRATIONS: list[str] = [
     ALTER TABLE requests ADD COLUMN erasure_id INTEGER;
     ALTER TABLE eliminations ADD COLUMN state TEXT NOT NULL DEFAULT 'done';
     CREATE INDEX requests_erasure ON requests(erasure_id);
+    """,
+    # 5: one inbox counted once (mailbox_key of the e-mail, filled in by Journal for older
+    # rows), a lasting note for staff, the requests whose cells never reached the sheet.
+    """
+    ALTER TABLE requests ADD COLUMN mailbox TEXT NOT NULL DEFAULT '';
+    ALTER TABLE requests ADD COLUMN staff_note TEXT NOT NULL DEFAULT '';
+    CREATE INDEX requests_mailbox ON requests(mailbox);
+    CREATE INDEX requests_never_written ON requests(seq) WHERE written = '';
     """,
 ]

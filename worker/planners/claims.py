@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from worker.identity import protocol_for
+from worker.identity import PROTOCOL_RE, protocol_for
 from worker.lifecycle import Problem, Status
-from worker.model import ParsedRow
-from worker.texts import REASON_DUPLICATE, REASON_TOO_MANY
+from worker.model import ParsedRow, mailbox_key
+from worker.texts import REASON_DUPLICATE, REASON_TOO_MANY, REASON_UNRECOGNISED
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class IntakeContext:
     next_seq: int
     duplicate_window: timedelta
     max_open_per_email: int
-    open_per_email: dict[str, int] = field(default_factory=dict)
+    open_per_email: dict[str, int] = field(default_factory=dict)  # by mailbox_key
     priors: list[Prior] = field(default_factory=list)
 
 
@@ -49,8 +49,11 @@ def classify_new(rows: Sequence[ParsedRow], ctx: IntakeContext, now: datetime) -
 
     Rows are taken in submission order (rows with an unreadable timestamp last, by row), so
     protocols follow receipt order. A row whose fingerprint equals an earlier request's and was
-    submitted within the duplicate window becomes DUPLICATE of it; an address with
-    ``max_open_per_email`` open requests gets ATTENTION and no e-mail.
+    submitted within the duplicate window becomes DUPLICATE of it; a mailbox (every alias
+    of one inbox counted once, ``mailbox_key``) with ``max_open_per_email`` open requests gets
+    ATTENTION and no e-mail. A row that already shows a protocol balcao never issued (the
+    caller refused to act on any numbered above the journal's) keeps it and is flagged: no
+    row that has a protocol ever gets a new one.
     """
     ordered = sorted(
         rows, key=lambda r: (r.submitted is None, r.submitted or now, r.row)
@@ -59,6 +62,14 @@ def classify_new(rows: Sequence[ParsedRow], ctx: IntakeContext, now: datetime) -
     seen: list[Prior] = list(ctx.priors)
     seq = ctx.next_seq
     for row in ordered:
+        if row.protocol and PROTOCOL_RE.match(row.protocol):
+            out.append(
+                NewDecision(
+                    row, row.protocol, Status.ATTENTION, REASON_UNRECOGNISED,
+                    Problem.UNRECOGNISED,
+                )
+            )
+            continue
         year = (row.submitted or now).year
         protocol = protocol_for(year, seq)
         seq += 1
@@ -79,7 +90,7 @@ def classify_new(rows: Sequence[ParsedRow], ctx: IntakeContext, now: datetime) -
                 )
             )
             continue
-        email = row.raw_email
+        email = mailbox_key(row.raw_email)
         if ctx.open_per_email.get(email, 0) >= ctx.max_open_per_email:
             out.append(
                 NewDecision(
