@@ -14,7 +14,18 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from worker import intake
 from worker.adapters.a1 import col_letter
 from worker.deps import Deps
-from worker.identity import PROTOCOL_RE, IdentityIndex, IdentityView, key_ident, ts_ident, ts_key
+from worker.identity import (
+    PROTOCOL_RE,
+    IdentityIndex,
+    IdentityView,
+    key_ident,
+    locate,
+    protocol_seq,
+    ts_ident,
+    ts_key,
+)
+from worker.journal import Journal
+from worker.lifecycle import Problem
 from worker.model import JournalDisagreesError, ParsedRow, mailbox_key
 from worker.ports import CellValue
 from worker.snapshot import Snapshot
@@ -63,6 +74,33 @@ def refuse_unknown(
     found = unknown_above(cells, index.known, highest())
     if found:
         raise JournalDisagreesError(disagreement_message(found, journal_path))
+
+
+def locate_checked(
+    deps: Deps, snap: Snapshot, load_index: Callable[[], IdentityIndex], skip: set[int]
+) -> tuple[IdentityIndex, IdentityView]:
+    """The tick's identity view, with rows of one second told apart by their answers; raises
+    JournalDisagreesError (before any effect) when the journal is not this sheet's."""
+    j = deps.journal
+    index = load_index()
+    if len(index.known) != j.request_count():
+        # The file changed under this process (a backup copied over it): trust the file.
+        deps.state.identity = None
+        index = load_index()
+    view = locate(snap.ts, snap.proto, index.known, index.by_ts, skip,
+                  resolve=TwinResolver(deps, snap, j.secret))
+    refuse_unknown(snap, view, index, j.max_seq_by_year, j.path)
+    return index, view
+
+
+def seq_of(protocol: str, problem: str, journal: Journal) -> int:
+    """The sequence number a claimed protocol takes: its own, or, for a protocol balcao
+    never issued (kept as typed), a negative one that is never a number balcao issues. The
+    journal alone numbers: a sheet protocol above its highest stopped the tick, and a number
+    typed by hand never moves the sequence."""
+    if problem == Problem.UNRECOGNISED:
+        return journal.next_foreign_seq()
+    return protocol_seq(protocol) or 0
 
 
 class TwinResolver:

@@ -110,6 +110,9 @@ class Placement:
         then write every owned cell in ONE values.batchUpdate (RAW)."""
         cols = self.d.state.columns
         keys = [k for k in (TS, PROTOCOL, STATUS, APPOINTMENT) if k in cols]
+        if self.resolve is None and self.seen is not None:
+            # Rows may have moved since the tick's read: the snapshot's cells are not used.
+            self.resolve = TwinResolver(self.d, self.seen[0], self.j.secret, fresh=True)
         if self.resolve is not None and "email" in cols and self.resolve.twins_among(pending):
             keys.append("email")  # rows of one second: their inboxes tell them apart
         letters = [col_letter(cols[k] + 1) for k in keys]

@@ -93,24 +93,14 @@ class Tick:
 
     def run(self) -> None:
         if not self.dry_run:
-            # A journal file deleted or replaced under us: every write would be lost.
+            # A journal that cannot take a write (or whose file was deleted or replaced under
+            # us) must stop us before any Google call.
             self.j.check_same_file()
-            # A journal that cannot take a write must stop us before any Google call.
             self.j.probe_writable()
         snap = self.reader.read()
-        index = self._index()
-        if len(index.known) != self.j.request_count():
-            # The file changed under this process (a backup copied over it): trust the file.
-            self.d.state.identity = None
-            index = self._index()
         skip = self._before_go_live(snap)
-        resolver = agreement.TwinResolver(self.d, snap, self.j.secret)
-        view = identity.locate(
-            snap.ts, snap.proto, index.known, index.by_ts, skip, resolve=resolver
-        )
-        # Before any effect (a stale journal's open intents included): a journal that does
-        # not know the sheet's protocols must not act at all.
-        agreement.refuse_unknown(snap, view, index, self.j.max_seq_by_year, self.j.path)
+        # Refuses before any effect (open intents included) when the journal is not this sheet's.
+        index, view = agreement.locate_checked(self.d, snap, self._index, skip)
         if not self.dry_run:
             # Intents left open by a crash or a lost answer are settled before new work.
             self.exe.reconcile()
@@ -124,7 +114,6 @@ class Tick:
         self.placement = Placement(self.d, self.exe, self.now, index, snap.timezone)
         self.placement.seen = (snap, view)
         self.reader.dropdown(snap)
-        self.placement.resolve = agreement.TwinResolver(self.d, snap, self.j.secret, fresh=True)
         self._claim(snap, decisions, index)
         self.d.crash("after_claim")
         self._apply_edits(view, index)
@@ -177,9 +166,7 @@ class Tick:
             )
         window = timedelta(minutes=self.s.intake.duplicate_window_minutes)
         ctx = claims.IntakeContext(
-            # The journal alone numbers: a higher protocol in the sheet stopped the tick before
-            # (agreement.refuse_unknown), and a number typed by hand never moves the sequence.
-            next_seq=self.j.max_seq() + 1,
+            next_seq=self.j.max_seq() + 1,  # the journal alone numbers (agreement.py)
             duplicate_window=window,
             max_open_per_email=self.s.intake.max_open_per_email,
         )
@@ -230,12 +217,9 @@ class Tick:
             deadline = self.d.office.deadline(row.submitted) if row.submitted else None
         except Exception as exc:  # e.g. a timestamp far outside any calendar
             deadline, poison = None, exc
-        seq = identity.protocol_seq(dec.protocol) or 0
-        if dec.problem == Problem.UNRECOGNISED:
-            seq = self.j.next_foreign_seq()  # kept as typed; never a number balcao issues
         rec = RequestRecord(
             protocol=dec.protocol,
-            seq=seq,
+            seq=agreement.seq_of(dec.protocol, dec.problem, self.j),
             fingerprint=row.fingerprint,
             submitted=row.submitted.isoformat() if row.submitted else None,
             ts_key=identity.ts_key(snap.ts.get(row.row)),
