@@ -469,38 +469,10 @@ def _resolve_paths(s: Settings, base: Path) -> Settings:
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _fold_title(text: str) -> str:
-    """Titles compared as staff see them: trimmed, case and accents ignored."""
-    import unicodedata
-
-    bare = "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
-    return " ".join(bare.casefold().split())
-
-
 def _validate_owned_columns(form: FormSettings) -> None:
-    seen: dict[str, str] = {}
-    for key, title in vars(form.owned_columns).items():
-        folded = _fold_title(title or "")
-        if not folded:
-            raise ConfigError(
-                f"form.owned_columns.{key}: expected a column title, found {title!r}"
-            )
-        if folded in seen:
-            raise ConfigError(
-                f"form.owned_columns.{key}: expected a title of its own, found {title!r}, "
-                f"already used by form.owned_columns.{seen[folded]}"
-            )
-        seen[folded] = key
-    for key, title in vars(form.columns).items():
-        if title is not None and _fold_title(title) in seen:
-            owned = seen[_fold_title(title)]
-            raise ConfigError(
-                f"form.columns.{key}: the form question {title!r} has the title of balcao's "
-                f"column form.owned_columns.{owned}; balcao never writes into citizens' "
-                f"answers: rename one of them (set form.owned_columns.{owned} to another title)"
-            )
+    problem = form.owned_columns.conflict(form.columns)
+    if problem:
+        raise ConfigError(problem)
 
 
 def validate(s: Settings) -> None:

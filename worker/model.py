@@ -167,6 +167,38 @@ class OwnedTitles:
         """Canonical key (default title) → the configured title, in column order."""
         return {canon: getattr(self, key) for key, canon in OWNED_KEYS.items()}
 
+    def conflict(self, columns: ColumnTitles) -> str | None:
+        """The configuration error (key path, expected, found) when two of these titles are
+        one, one is empty, or a form question (``form.columns``) has one of them; compared
+        trimmed, case and accents ignored. None when they are fine."""
+        seen: dict[str, str] = {}
+        for key, title in vars(self).items():
+            folded = _fold_title(title or "")
+            if not folded:
+                return f"form.owned_columns.{key}: expected a column title, found {title!r}"
+            if folded in seen:
+                return (f"form.owned_columns.{key}: expected a title of its own, found "
+                        f"{title!r}, already used by form.owned_columns.{seen[folded]}")
+            seen[folded] = key
+        for key, title in vars(columns).items():
+            owned = seen.get(_fold_title(title)) if title is not None else None
+            if owned is not None:
+                return (f"form.columns.{key}: the form question {title!r} has the title of "
+                        f"balcao's column form.owned_columns.{owned}; balcao never writes into "
+                        f"citizens' answers: rename one of them (set form.owned_columns.{owned} "
+                        "to another title)")
+        return None
+
+
+def _fold_title(text: str) -> str:
+    """Titles compared as staff see them: trimmed, case and accents ignored."""
+    import unicodedata
+
+    bare = "".join(
+        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
+    )
+    return " ".join(bare.casefold().split())
+
 
 def mailbox_key(email: str) -> str:
     """The inbox an address delivers to, for counting one mailbox once (DESIGN §4):
