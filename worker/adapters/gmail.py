@@ -13,7 +13,7 @@ from googleapiclient.errors import HttpError
 from worker.adapters.dsn import parse_report
 from worker.adapters.errors import classify
 from worker.adapters.google_auth import build_service, execute, set_http_timeout
-from worker.adapters.mime import ORIGINAL_ID_HEADER, build_message
+from worker.adapters.mime import ORIGINAL_ID_HEADER, build_raw
 from worker.adapters.system import SystemClock
 from worker.model import AdapterError, Bounce, EmailSpec
 from worker.ports import Clock
@@ -80,12 +80,12 @@ class GmailMailer:
 
     def send(self, spec: EmailSpec) -> str:
         try:
-            message = build_message(
+            message = build_raw(
                 spec, sender=self.sender, date=self._clock.now(), reply_to=self.reply_to
             )
         except ValueError as exc:
             raise AdapterError(f"gmail: {exc}", False, reason="invalidMessage") from exc
-        raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
+        raw = base64.urlsafe_b64encode(message).decode("ascii")
         answer = execute(
             "gmail messages.send",
             True,
