@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import importlib
-import importlib.util
-import sys
-import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from worker.model import Closure, DayInfo, DayKind, RecurringHoliday
-
-if TYPE_CHECKING:
-    from holidays import HolidayBase
 
 __all__ = ["SEARCH_LIMIT_DAYS", "OfficeCalendar", "easter"]
 
@@ -52,37 +43,6 @@ def easter(year: int) -> date:
     m = (a + 11 * h + 22 * el) // 451
     month, day = divmod(h + el - 7 * m + 114, 31)
     return date(year, month, day + 1)
-
-
-@functools.cache
-def _brazil() -> type[HolidayBase]:
-    """The ``holidays`` library's Brazil class, loaded without the rest of the library.
-
-    Imported on first use (ticks that compute no deadline never load it). ``import holidays``
-    reads its version through importlib.metadata, and ``holidays.countries`` imports all
-    ~250 countries (~150 ms and ~11 MiB; ``from holidays.countries.brazil import Brazil``
-    goes through it too), so both packages are stood in for while Brazil's module loads, by
-    empty packages that only know where their files are. The stand-ins are removed at once:
-    a later ``import holidays`` gets the real package, sharing the modules loaded here."""
-    if "holidays.countries" in sys.modules:  # the whole library is there already
-        return importlib.import_module("holidays.countries.brazil").Brazil  # type: ignore[no-any-return]
-    spec = importlib.util.find_spec("holidays")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("the holidays library is not installed", name="holidays")
-    root = list(spec.submodule_search_locations)
-    stand_ins = {"holidays": root, "holidays.countries": [f"{p}/countries" for p in root]}
-    added = []
-    for name, path in stand_ins.items():
-        if name not in sys.modules:
-            module = types.ModuleType(name)
-            module.__path__ = path
-            sys.modules[name] = module
-            added.append(name)
-    try:
-        return importlib.import_module("holidays.countries.brazil").Brazil  # type: ignore[no-any-return]
-    finally:
-        for name in added:
-            sys.modules.pop(name, None)
 
 
 @dataclass(frozen=True)
@@ -209,7 +169,10 @@ class OfficeCalendar:
             if d.year == year:
                 table.setdefault(d, []).append(reason)
 
-        national = _brazil()(subdiv="BA", language="pt_BR", years=year)
+        # Loaded on first use: ticks that compute no deadline never load the library.
+        from worker.brazil_holidays import brazil
+
+        national = brazil()(subdiv="BA", language="pt_BR", years=year)
         for d, names in sorted(national.items()):
             # The library joins two holidays on one date with "; " (Good Friday on 21 April 2000).
             for name in names.split("; "):
