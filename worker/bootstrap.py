@@ -173,8 +173,10 @@ def adapters(s: Settings, *, timeout: float | None = None) -> tuple[ResponseShee
 
 def deps(s: Settings, journal: Journal, *, stop: threading.Event | None = None):  # type: ignore[no-untyped-def]
     """Everything a tick needs, wired from the settings."""
+    from worker.adapters.heap import keep_heap_compact
     from worker.deps import Deps
 
+    keep_heap_compact()  # the daemon's memory stays near its idle size after working ticks
     sheet, cal, mailer = adapters(s)
     return Deps(
         settings=s,

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import http.client
+import linecache
 import select
 from typing import Any
 
 import google.auth.credentials
 import google_auth_httplib2
 import httplib2
+
+# httplib2 imports pyparsing, which reads its own 6,000-line source into linecache at import
+# (pyparsing's _trim_arity extracts a stack): ~0.6 MiB held for good that nothing needs.
+linecache.clearcache()
 
 
 def _closed_by_peer(conn: http.client.HTTPConnection) -> bool:
