@@ -194,6 +194,7 @@ _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
                            "application/octet-stream; name=x", "Text/Calendar; Method=REQUEST"]),
     to=st.sampled_from(["ana@example.com", "a.b-c+d@sub.example.org", "joão@exemplo.com.br"]),
     mid=st.sampled_from(["<bv-2028-000001.ack.r0@balcao.example.org>", "<a_b@c>",
+                         "<bv-2026-000001.confirmation.r0.c04121ea@balcao.cartorio.example>",
                          "<x" + "y" * 70 + "@example.org>"]),
     reply_to=st.sampled_from([None, "atendimento@example.org", "Balcão <b@example.org>"]),
     offset=st.integers(-12 * 60, 14 * 60),

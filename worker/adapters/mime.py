@@ -240,12 +240,15 @@ def build_raw(
         _no_newlines("filename", att.filename)
         _no_newlines("Content-Type", att.content_type)
     attachments = [_attachment_part(a) for a in spec.attachments]
-    simple_id = _SIMPLE_ID.fullmatch(mid) and len(ORIGINAL_ID_HEADER) + len(mid) + 2 <= _MAX_LINE
-    if to is None or not simple_id or any(a is None for a in attachments):
+    if to is None or not _SIMPLE_ID.fullmatch(mid) or any(a is None for a in attachments):
         return build_message(spec, sender=sender, date=date, reply_to=reply_to).as_bytes()
+    # Message-ID is never folded; the copy in an unstructured header is, when too long.
+    copy = f"{ORIGINAL_ID_HEADER}: {mid}\n"
+    if len(copy) > _MAX_LINE + 1:
+        copy = _fold(ORIGINAL_ID_HEADER, mid)
     head = (
         f"{sender_line}{to}{subject}Date: {format_datetime(date)}\nMessage-ID: {mid}\n"
-        f"{ORIGINAL_ID_HEADER}: {mid}\n{reply_line}Auto-Submitted: auto-generated\n"
+        f"{copy}{reply_line}Auto-Submitted: auto-generated\n"
     )
     content_head, body = _text_part(spec.text, "plain")
     if not spec.html and not spec.attachments:
