@@ -239,6 +239,10 @@ class Goals:
                 self.problem(f"{side.label} daemon {name} tick failed: {out.get('error')}")
         if working.get("emails") != 10:
             self.problem(f"{side.label} daemon: the working tick sent {working.get('emails')}")
+        for name, out in (("first", idle), ("last", after)):
+            if out.get("new") or out.get("events") or out.get("emails") or out.get("cells"):
+                self.problem(f"{side.label} daemon: its {name} tick was not idle ({out}): the "
+                             "built sheet and journal disagree")
         f.add("daemon rss idle", idle.get("rss", 0))
         f.add("daemon hwm working", working.get("hwm", 0))
         f.add("daemon rss after", max(working.get("rss", 0), after.get("rss", 0)))
