@@ -144,7 +144,9 @@ def build_processed(n: int, folder: Path, now: datetime) -> ProcessedSheet:
             a["Nome completo"] = f"Pessoa Atendida {i}"
             protocol = identity.protocol_for(local.year, i + 1)
             slot = local + timedelta(days=1)
-            text = "{:%d/%m/%Y %H:%M}"
+            # With seconds, as the journal has them: the sandbox loads these cells as the
+            # serial numbers balcao writes, equal to what the journal remembers.
+            text = "{:%d/%m/%Y %H:%M:%S}"
             meet = a["Como prefere ser atendido?"] == MEET
             w.writerow([
                 f"{local:%d/%m/%Y %H:%M:%S}", *(a[t] for t in FORM_TITLES[1:]),

@@ -13,7 +13,10 @@ tick); the tick time is measured inside the worker; the peak RSS of the worker p
 from ``wait4``. Whole-process figures run the real commands: ``balcao --help`` and
 ``balcao run --once`` (naive: ``python bench/naive.py --help`` / ``--once``).
 
-Usage: ``python bench/run.py [--reps 5] [--sizes 1000,10000,50000] [--backlog-naive-reps 1]``.
+Then issue 18's goals, the turn-1 release against the current code side by side (goals.py).
+
+Usage: ``python bench/run.py [--reps 5] [--sizes 1000,10000,50000] [--backlog-naive-reps 1]
+[--goals-only | --skip-goals] [--goals-reps 3] [--ref 1c7c98c]``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+import goals
 from common import (
     TZ,
     Child,
@@ -466,11 +470,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--backlog-naive-reps", type=int, default=1,
                    help="runs of the naive worker on the 1,000-row backlog (default 1: ~1 min each)")
     p.add_argument("--skip-backlog", action="store_true", help="leave out the backlog scenario")
+    p.add_argument("--goals-only", action="store_true",
+                   help="only issue 18's goals, turn-1 release against now (bench/goals.py)")
+    p.add_argument("--skip-goals", action="store_true", help="leave out issue 18's goals")
+    p.add_argument("--goals-reps", type=int, default=3, help="runs per goal figure (default 3)")
+    p.add_argument("--ref", default=goals.REF, help=f"the earlier commit ({goals.REF})")
     args = p.parse_args(argv)
     if args.child:
         return child(args.child)
     args.sizes = [int(x) for x in str(args.sizes).split(",") if x.strip()]
-    return run_all(args)
+    code = 0 if args.goals_only else run_all(args)
+    if not args.skip_goals:
+        text, ok = goals.run_goals(args.goals_reps, args.ref, skip_big=False)
+        print("\n" + text, flush=True)
+        code = code or (0 if ok else 1)
+    return code
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 DOMAIN: dict[str, set[str]] = {
     "worker.model": set(),
     "worker.textfmt": {"worker.model"},
-    "worker.officetime": {"worker.model", "holidays"},
+    "worker.officetime": {"worker.model", "worker.brazil_holidays"},
+    "worker.brazil_holidays": {"holidays"},
     "worker.intake": {"worker.model", "worker.textfmt", "email_validator", "phonenumbers"},
     "worker.slots": {"worker.model", "worker.officetime"},
     "worker.icsfile": {"worker.model", "icalendar"},

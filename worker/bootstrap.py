@@ -8,11 +8,15 @@ import typing
 from pathlib import Path
 
 from worker.config import Settings, parse_month_day, workday_numbers
-from worker.journal import Journal
 from worker.messages import OfficeInfo, Renderer
 from worker.model import Closure, ConfigError, RecurringHoliday
 from worker.officetime import OfficeCalendar
 from worker.ports import Calendar, Mailer, ResponseSheet
+
+if typing.TYPE_CHECKING:
+    # Only a type here: `balcao deadline` and `calendar` never open a journal, so they do
+    # not pay for sqlite3 and the journal's imports (~15 ms of their start-up).
+    from worker.journal import Journal
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -169,8 +173,10 @@ def adapters(s: Settings, *, timeout: float | None = None) -> tuple[ResponseShee
 
 def deps(s: Settings, journal: Journal, *, stop: threading.Event | None = None):  # type: ignore[no-untyped-def]
     """Everything a tick needs, wired from the settings."""
+    from worker.adapters.heap import keep_heap_compact
     from worker.deps import Deps
 
+    keep_heap_compact()  # the daemon's memory stays near its idle size after working ticks
     sheet, cal, mailer = adapters(s)
     return Deps(
         settings=s,

@@ -255,6 +255,10 @@ class Settings:
 
 # --------------------------------------------------------------------------- loading
 
+# libyaml's safe loader when PyYAML was built with it: the same constructors as
+# yaml.safe_load, ~10x faster on config.yaml (40 ms of every command's start-up otherwise).
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def load(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read ``path`` (None = defaults only), apply ``BALCAO__`` overrides, validate.
@@ -271,7 +275,7 @@ def load(path: str | Path | None, environ: Mapping[str, str] | None = None) -> S
         except OSError as exc:
             raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from None
         try:
-            loaded = yaml.safe_load(text)
+            loaded = yaml.load(text, Loader=_YAML_LOADER)
         except yaml.YAMLError as exc:
             raise ConfigError(f"{p}: not valid YAML: {exc}") from None
         if loaded is None:
@@ -305,7 +309,7 @@ def apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]
             raise ConfigError(f"environment variable {name}: malformed name (empty key part)")
         text = environ[name]
         try:
-            value = None if text == "" else yaml.safe_load(text)
+            value = None if text == "" else yaml.load(text, Loader=_YAML_LOADER)
         except yaml.YAMLError:
             raise ConfigError(f"environment variable {name}: not a YAML scalar: {text!r}") from None
         node = out

@@ -101,7 +101,9 @@ def normalise_text(s: str, max_len: int | None = 500) -> str:
       (``normalise_text("abcdef", 4) == "abc…"``); length is never a reason to reject.
       ``max_len=None`` means unbounded.
     """
-    cleaned = "".join(_clean_char(ch) for ch in s)
+    # Printable text (most answers) has nothing to clean: every character _clean_char drops or
+    # replaces is a control, format, surrogate or separator one, which isprintable refuses.
+    cleaned = s if s.isprintable() else "".join(_clean_char(ch) for ch in s)
     text = " ".join(unicodedata.normalize("NFC", cleaned).split())
     if max_len is None or len(text) <= max_len:
         return text

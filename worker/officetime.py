@@ -169,10 +169,10 @@ class OfficeCalendar:
             if d.year == year:
                 table.setdefault(d, []).append(reason)
 
-        # Imported on first use: ticks that compute no deadline never load the library.
-        import holidays
+        # Loaded on first use: ticks that compute no deadline never load the library.
+        from worker.brazil_holidays import brazil
 
-        national = holidays.country_holidays("BR", subdiv="BA", language="pt_BR", years=year)
+        national = brazil()(subdiv="BA", language="pt_BR", years=year)
         for d, names in sorted(national.items()):
             # The library joins two holidays on one date with "; " (Good Friday on 21 April 2000).
             for name in names.split("; "):

@@ -150,7 +150,8 @@ def choose_slots(
     of ``calendars``. No slot within the horizon → ``None``.
 
     Keys must be unique (``ValueError`` otherwise). Slots are in the office time zone.
-    Cost: O(requests × calendars × (open days + busy intervals skipped) × log busy).
+    Cost: O(requests × calendars × log busy + (open days + busy intervals) × calendars
+    × periods): each calendar's search for a period resumes where it last found a slot.
     """
     _require_aware(now, "now")
     seen: set[str] = set()
@@ -165,12 +166,24 @@ def choose_slots(
     earliest = now + rules.lead
     days = _open_days(office, now, window_end)
     state = _State(calendars, agenda, tz)
+    # Booking only removes candidates, so the earliest start of a (calendar, period) never
+    # moves back during one call: each search resumes where the previous one found its slot
+    # instead of rescanning the horizon from its first day (linear in the backlog, not
+    # quadratic). A calendar with nothing left for a period stays without.
+    resume: dict[tuple[str, Period], datetime | None] = {}
+    closes = [d.closes for d in days]
 
     result: dict[str, Slot | None] = {}
     for req in sorted(requests, key=lambda r: (r.receipt, r.key)):
         best: tuple[datetime, int, int, int, str] | None = None
         for order, cal in enumerate(calendars):
-            start = _earliest_on(state, cal, days, earliest, limit, req.period, rules)
+            key = (cal, req.period)
+            if key in resume and resume[key] is None:
+                continue
+            since = max(earliest, resume.get(key) or earliest)
+            first = bisect.bisect_right(closes, since)  # the days closing by then are past
+            start = _earliest_on(state, cal, days, since, limit, req.period, rules, first)
+            resume[key] = start
             if start is None:
                 continue
             day = start.date()
@@ -348,11 +361,15 @@ def _earliest_on(
     limit: datetime,
     period: Period,
     rules: SlotRules,
+    first: int = 0,
 ) -> datetime | None:
-    """The earliest valid start on one calendar, or None within the horizon."""
+    """The earliest valid start at or after ``earliest`` on one calendar, looking from
+    ``days[first]`` on, or None within the horizon. A search that resumes passes the start
+    it found last time as ``earliest``: a grid point, so the grid is unchanged."""
     timeline = state.timeline(cal)
     step, length, buffer = rules.granularity, rules.slot, rules.buffer
-    for d in days:
+    for i in range(first, len(days)):
+        d = days[i]
         if d.closes <= earliest:
             continue
         if d.opens + length > limit:

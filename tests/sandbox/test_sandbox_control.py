@@ -171,6 +171,17 @@ def test_responses_csv_converts_timestamps_keeps_bad_ones_as_text_and_keeps_empt
     assert values[3][0] == "ontem à tarde"
 
 
+def test_responses_csv_loads_dates_in_other_columns_as_serials_like_a_sheets_import(tmp_path):
+    path = tmp_path / "r.csv"
+    write_csv(path, [[*HEADER[:2], "Prazo de resposta", "Observação"],
+                     ["25/03/2025 14:30:12", "ana@example.com", "26/03/2025 14:30", "ligar às 14:30"]])
+    with server.start(responses_csv=path, spreadsheet_id="outra", worksheet="Form Responses 1") as sb, \
+            urllib.request.urlopen(sb.url + "/_sandbox/state") as resp:
+        values = json.load(resp)["spreadsheets"]["outra"]["sheets"]["Form Responses 1"]["values"]
+    assert values[1][2] == pytest.approx(45742.604166666664)
+    assert values[1][1] == "ana@example.com" and values[1][3] == "ligar às 14:30"
+
+
 def test_grid_is_at_least_26_by_1000_and_grows_with_the_csv(tmp_path):
     path = tmp_path / "wide.csv"
     write_csv(path, [[f"c{i}" for i in range(30)], ["01/01/2026 10:00:00"]])

@@ -707,3 +707,16 @@ def test_header_map_is_a_value() -> None:
     a = build_header_map(HEADER, ColumnTitles())
     b = build_header_map(list(HEADER), ColumnTitles())
     assert isinstance(a, HeaderMap) and a == b
+
+
+def test_printable_text_is_cleaned_exactly_as_character_by_character() -> None:
+    import sys
+
+    from worker.intake import _clean_char
+
+    # Every character the cleaner drops or replaces makes a text non-printable, so printable
+    # text may skip the character-by-character pass.
+    for code in range(sys.maxunicode + 1):
+        ch = chr(code)
+        if _clean_char(ch) != ch:
+            assert not ch.isprintable(), hex(code)

@@ -471,3 +471,19 @@ def test_naive_datetimes_are_refused(renderer: Renderer) -> None:
         ack(renderer, deadline=datetime(2026, 12, 11, 10, 15))
     with pytest.raises(ValueError):
         confirmation(renderer, start=datetime(2026, 12, 10, 10, 15))
+
+
+def test_every_ics_carries_the_office_timezone_once_before_its_event() -> None:
+    from icalendar import Timezone
+
+    office = OfficeInfo("Cartório", "", (), "", "", "", "", "")
+    for description in ("", "BEGIN:VEVENT\nEND:VCALENDAR", "ç" * 300):
+        ics = build_ics(
+            office=office, protocol="BV-2026-000001", start=START, end=END, channel=Channel.MEET,
+            meet_link=MEET, description=description, uid_domain="cartorio.example",
+        )
+        cal = Calendar.from_ical(ics)
+        assert [c.name for c in cal.subcomponents] == ["VTIMEZONE", "VEVENT"]
+        (zone,) = cal.walk("VTIMEZONE")
+        assert zone.to_ical() == Timezone.from_tzid("America/Bahia").to_ical()
+        assert str(cal.walk("VEVENT")[0]["DESCRIPTION"]) == description

@@ -721,6 +721,35 @@ def test_chosen_slots_respect_hours_busy_buffers_capacity_and_each_other(scenari
     assert result == reference_choice(requests, calendars, fresh, OFFICE, rules, now)
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scenarios(),
+    st.integers(40, 140),
+    st.lists(st.sampled_from([M, A, ANY]), min_size=1, max_size=3),
+)
+def test_a_backlog_that_fills_the_horizon_gets_the_same_slots_as_the_naive_oracle(
+    scenario, n: int, periods: list[Period]
+) -> None:
+    # choose_slots resumes each calendar's search where it found the last slot; with more
+    # requests than free slots every calendar runs out, so resuming and giving up are both
+    # compared with the oracle that rescans every grid point for every request.
+    now, calendars, busy_by_cal, booked, _, rules = scenario
+    rules = SlotRules(
+        slot_minutes=rules.slot_minutes, buffer_minutes=rules.buffer_minutes,
+        lead_minutes=rules.lead_minutes, max_per_day=rules.max_per_day * 3,
+        horizon_days=min(rules.horizon_days, 4), granularity_minutes=rules.granularity_minutes,
+    )
+    requests = [
+        SlotRequest(f"BV-2028-{i:06d}", now - timedelta(minutes=n - i), now + timedelta(days=1),
+                    periods[i % len(periods)])
+        for i in range(n)
+    ]
+    agenda = Agenda(busy={c: list(v) for c, v in busy_by_cal.items()}, booked_per_day=dict(booked))
+    result = choose_slots(requests, calendars, agenda, OFFICE, rules, now)
+    fresh = Agenda(busy={c: list(v) for c, v in busy_by_cal.items()}, booked_per_day=dict(booked))
+    assert result == reference_choice(requests, calendars, fresh, OFFICE, rules, now)
+
+
 # --------------------------------------------------------------------------- efficiency
 
 

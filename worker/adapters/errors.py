@@ -8,18 +8,31 @@ import re
 import smtplib
 import socket
 import ssl
+import sys
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import google.auth.exceptions
 import gspread.exceptions
-import httplib2
 import requests
 import urllib3.exceptions
-from googleapiclient.errors import HttpError
 
 from worker.model import AdapterError
+
+if TYPE_CHECKING:
+    from googleapiclient.errors import HttpError
+
+# googleapiclient and httplib2 are not imported here: a process that only reads the sheet
+# (gspread over requests) never loads them, and an exception of theirs can only exist once
+# the Calendar or Gmail adapter has imported them, so their classes are looked up in
+# sys.modules when an exception is classified.
+
+
+def _loaded(module: str, name: str) -> tuple[type[BaseException], ...]:
+    """``(module.name,)`` when that module is already imported, else ``()``."""
+    found = getattr(sys.modules.get(module), name, None)
+    return (found,) if isinstance(found, type) and issubclass(found, BaseException) else ()
 
 # 403/400 reasons that mean "slow down / try later" rather than "you may not".
 _TRANSIENT_REASONS = frozenset(
@@ -269,7 +282,7 @@ def _is_before_send(exc: BaseException) -> bool:
                 requests.exceptions.ConnectTimeout,
                 ConnectionRefusedError,
                 socket.gaierror,
-                httplib2.ServerNotFoundError,
+                *_loaded("httplib2", "ServerNotFoundError"),
             ),
         ):
             return True
@@ -294,12 +307,13 @@ def classify(exc: BaseException, *, operation: str, write: bool = False) -> Adap
     """
     if isinstance(exc, AdapterError):
         return exc
-    if isinstance(exc, HttpError):
-        message, reason, gstatus = _google_error(exc.content)
-        headers = exc.resp if exc.resp is not None else {}
+    if isinstance(exc, _loaded("googleapiclient.errors", "HttpError")):
+        http_error = cast("HttpError", exc)
+        message, reason, gstatus = _google_error(http_error.content)
+        headers = http_error.resp if http_error.resp is not None else {}
         return from_http_status(
             operation,
-            int(exc.resp.status),
+            int(http_error.resp.status),
             message=message,
             reason=reason,
             google_status=gstatus,
@@ -359,7 +373,7 @@ def classify(exc: BaseException, *, operation: str, write: bool = False) -> Adap
             requests.exceptions.RequestException,
             OSError,
             http.client.HTTPException,
-            httplib2.HttpLib2Error,
+            *_loaded("httplib2", "HttpLib2Error"),
         ),
     ):
         return _network(exc, operation, write)

@@ -13,7 +13,7 @@ from googleapiclient.errors import HttpError
 from worker.adapters.dsn import parse_report
 from worker.adapters.errors import classify
 from worker.adapters.google_auth import build_service, execute, set_http_timeout
-from worker.adapters.mime import ORIGINAL_ID_HEADER, build_message
+from worker.adapters.mime import ORIGINAL_ID_HEADER, build_raw
 from worker.adapters.system import SystemClock
 from worker.model import AdapterError, Bounce, EmailSpec
 from worker.ports import Clock
@@ -60,6 +60,10 @@ class GmailMailer:
             timeout=timeout,
             http=http,
         )
+        # ``users()`` and ``messages()`` build new resource objects and all their methods
+        # (googleapiclient's createMethod) on every call: once per adapter instead.
+        self._users: Any = self._service.users()
+        self._messages: Any = self._users.messages()
         self.user_id = user_id
         self.sender = sender
         self.reply_to = reply_to
@@ -76,16 +80,16 @@ class GmailMailer:
 
     def send(self, spec: EmailSpec) -> str:
         try:
-            message = build_message(
+            message = build_raw(
                 spec, sender=self.sender, date=self._clock.now(), reply_to=self.reply_to
             )
         except ValueError as exc:
             raise AdapterError(f"gmail: {exc}", False, reason="invalidMessage") from exc
-        raw = base64.urlsafe_b64encode(message.as_bytes()).decode("ascii")
+        raw = base64.urlsafe_b64encode(message).decode("ascii")
         answer = execute(
             "gmail messages.send",
             True,
-            self._service.users().messages().send(userId=self.user_id, body={"raw": raw}),
+            self._messages.send(userId=self.user_id, body={"raw": raw}),
         )
         return str(answer["id"])
 
@@ -99,9 +103,9 @@ class GmailMailer:
         answer = execute(
             "gmail messages.list",
             False,
-            self._service.users()
-            .messages()
-            .list(userId=self.user_id, q=f"rfc822msgid:{message_id.strip('<>')}", maxResults=1),
+            self._messages.list(
+                userId=self.user_id, q=f"rfc822msgid:{message_id.strip('<>')}", maxResults=1
+            ),
         )
         # Gmail leaves out "messages" entirely when nothing matches.
         messages = answer.get("messages") or []
@@ -121,10 +125,10 @@ class GmailMailer:
         answer = execute(
             "gmail messages.list",
             False,
-            self._service.users()
-            .messages()
-            .list(userId=self.user_id, q=f'in:sent subject:"{protocol}"',
-                  maxResults=_SUBJECT_SEARCH_MAX),
+            self._messages.list(
+                userId=self.user_id, q=f'in:sent subject:"{protocol}"',
+                maxResults=_SUBJECT_SEARCH_MAX,
+            ),
         )
         wanted = message_id.strip().strip("<>").lower()
         for item in answer.get("messages") or []:
@@ -139,15 +143,8 @@ class GmailMailer:
         return self._header(gmail_id, "Message-ID")
 
     def _header(self, gmail_id: str, name: str) -> str | None:
-        request = (
-            self._service.users()
-            .messages()
-            .get(
-                userId=self.user_id,
-                id=gmail_id,
-                format="metadata",
-                metadataHeaders=[name],
-            )
+        request = self._messages.get(
+            userId=self.user_id, id=gmail_id, format="metadata", metadataHeaders=[name]
         )
         try:
             answer: dict[str, Any] = request.execute(num_retries=0)
@@ -185,7 +182,7 @@ class GmailMailer:
             answer = execute(
                 "gmail messages.list",
                 False,
-                self._service.users().messages().list(
+                self._messages.list(
                     userId=self.user_id, q=query, maxResults=_BOUNCE_PAGE, pageToken=page
                 ),
             )
@@ -199,7 +196,7 @@ class GmailMailer:
         answer = execute(
             "gmail messages.get",
             False,
-            self._service.users().messages().get(userId=self.user_id, id=gmail_id, format="raw"),
+            self._messages.get(userId=self.user_id, id=gmail_id, format="raw"),
         )
         received = datetime.fromtimestamp(int(answer.get("internalDate", 0)) / 1000, tz=UTC)
         if received < since:  # after: has a resolution of one second
@@ -216,7 +213,7 @@ class GmailMailer:
         return execute(
             "gmail users.getProfile",
             False,
-            self._service.users().getProfile(userId=self.user_id),
+            self._users.getProfile(userId=self.user_id),
         )
 
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import http.client
 import json
 from collections.abc import Sequence
 from typing import Any
 
 import google.auth.credentials
 import google.oauth2.credentials
-import google_auth_httplib2
-import httplib2
 from google.oauth2 import service_account
 
 from worker.adapters.errors import classify
@@ -160,50 +157,19 @@ def not_credentials(path: str, info: object) -> str:
     return f"{path} is a {str(kind)[:40]!r} file, not a service-account key or a token: {wanted}"
 
 
-class NoRetryHttp(httplib2.Http):
-    """httplib2 without its hidden retry of writes.
-
-    httplib2 resends a request once when the server closes the connection before answering
-    (``_conn_request``: BadStatusLine / RemoteDisconnected on the first try), whatever the
-    method: a dropped ``messages.send`` would go out twice. Reads keep that behaviour (safe,
-    and it absorbs stale keep-alive connections); writes get a fresh connection and exactly
-    one attempt, so a drop surfaces as an error the caller classifies as outcome-unknown."""
-
-    def _conn_request(
-        self, conn: Any, request_uri: str, method: str, body: Any, headers: Any
-    ) -> tuple[httplib2.Response, bytes]:
-        if method in ("GET", "HEAD"):
-            response, content = super()._conn_request(conn, request_uri, method, body, headers)
-            return response, content
-        # A fresh connection: a stale keep-alive socket is the reason httplib2 retries at all.
-        conn.close()
-        try:
-            conn.connect()
-            conn.request(method, request_uri, body, headers)
-            raw = conn.getresponse()
-            content = raw.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            raise
-        response = httplib2.Response(raw)
-        content = httplib2._decompressContent(response, content, self.limit_kwargs)
-        return response, content
-
-
 def authorized_http(
     creds: google.auth.credentials.Credentials,
     *,
     api_endpoint: str | None,
     timeout: float,
-) -> google_auth_httplib2.AuthorizedHttp:
-    """The transport for googleapiclient: a timeout always set, no write retries, and with
-    ``api_endpoint`` no proxy (traffic to the local sandbox must not go through one);
-    production keeps httplib2's proxy-from-environment default."""
-    if api_endpoint:
-        http = NoRetryHttp(timeout=timeout, proxy_info=None)
-    else:
-        http = NoRetryHttp(timeout=timeout)
-    return google_auth_httplib2.AuthorizedHttp(creds, http=http)
+) -> Any:
+    """The transport for googleapiclient (see google_http.authorized_http): keep-alive, a
+    timeout always set, no write retries, no proxy for the sandbox."""
+    # Imported here: httplib2 (~5 MiB) is only for the Calendar and Gmail clients, and a
+    # process that only reads the sheet never needs them.
+    from worker.adapters import google_http
+
+    return google_http.authorized_http(creds, api_endpoint=api_endpoint, timeout=timeout)
 
 
 def build_service(
@@ -240,15 +206,9 @@ def set_http_timeout(service: Any, seconds: float) -> None:
     """Shorten the timeout of a googleapiclient service's transport, for the requests still
     needed while stopping: new connections and the open keep-alive ones alike. A transport
     without these attributes (a unit-test mock) is left alone."""
-    http = getattr(getattr(service, "_http", None), "http", None)
-    if not isinstance(http, httplib2.Http):
-        return
-    http.timeout = seconds
-    for conn in list(getattr(http, "connections", {}).values()):
-        conn.timeout = seconds
-        sock = getattr(conn, "sock", None)
-        if sock is not None:
-            sock.settimeout(seconds)
+    from worker.adapters import google_http
+
+    google_http.set_timeout(getattr(getattr(service, "_http", None), "http", None), seconds)
 
 
 def execute(operation: str, write: bool, request: Any) -> dict[str, Any]:

@@ -57,6 +57,10 @@ class GoogleCalendar:
             timeout=timeout,
             http=http,
         )
+        # Each ``service.events()`` call builds a new resource object and all its methods
+        # (googleapiclient's createMethod, ~12 per resource): once per adapter, not per call.
+        self._events: Any = self._service.events()
+        self._freebusy: Any = self._service.freebusy()
         self.meet_poll_gets = meet_poll_gets
         self.meet_poll_delay = meet_poll_delay
         self._sleep = sleep
@@ -87,7 +91,7 @@ class GoogleCalendar:
                 answer = execute(
                     "calendar freebusy.query",
                     False,  # a query: safe to repeat
-                    self._service.freebusy().query(body=body),
+                    self._freebusy.query(body=body),
                 )
                 calendars = answer.get("calendars", {})
                 for n, cal in enumerate(group, start=i + 1):
@@ -107,7 +111,7 @@ class GoogleCalendar:
     def create_event(self, spec: EventSpec) -> EventResult:
         require_aware(spec.start, spec.end)
         body = event_body(spec)
-        request = self._service.events().insert(
+        request = self._events.insert(
             calendarId=spec.calendar_id,
             body=body,
             conferenceDataVersion=1,  # without it Google silently drops the Meet request
@@ -153,7 +157,7 @@ class GoogleCalendar:
 
     def delete_event(self, calendar_id: str, event_id: str, *, send_updates: str = "all") -> None:
         _check_send_updates(send_updates)
-        request = self._service.events().delete(
+        request = self._events.delete(
             calendarId=calendar_id, eventId=event_id, sendUpdates=send_updates
         )
         try:
@@ -187,7 +191,7 @@ class GoogleCalendar:
         event = execute(
             "calendar events.patch",
             False,  # the same patch twice leaves the same event: safe to repeat
-            self._service.events().patch(
+            self._events.patch(
                 calendarId=calendar_id, eventId=event_id, body=body, sendUpdates=send_updates
             ),
         )
@@ -215,7 +219,7 @@ class GoogleCalendar:
             answer = execute(
                 "calendar events.list",
                 False,
-                self._service.events().list(
+                self._events.list(
                     calendarId=calendar_id, maxResults=MAX_LIST_PAGE, pageToken=page, **params
                 ),
             )
@@ -238,7 +242,7 @@ class GoogleCalendar:
             answer = execute(
                 "calendar events.list",
                 False,
-                self._service.events().list(
+                self._events.list(
                     calendarId=calendar_id,
                     privateExtendedProperty=f"{PROTOCOL_KEY}={protocol}",
                     showDeleted=True,
@@ -254,7 +258,7 @@ class GoogleCalendar:
     # ---- internals
 
     def _get(self, calendar_id: str, event_id: str) -> dict[str, Any] | None:
-        request = self._service.events().get(calendarId=calendar_id, eventId=event_id)
+        request = self._events.get(calendarId=calendar_id, eventId=event_id)
         try:
             event: dict[str, Any] = request.execute(num_retries=0)
         except HttpError as exc:

@@ -109,8 +109,26 @@ def load_bundled(sheet: Sheet, now: datetime, time_zone: str) -> None:
     _fill(sheet, rows[0], [[serial.to_serial(when), *row[1:]] for when, row in resolved])
 
 
+_CSV_DATE = re.compile(r"\s*(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})(?::(\d{2}))?\s*")
+
+
+def _csv_cell(cell: str, *, seconds: bool) -> Any:
+    """A date-time cell becomes a serial, as Sheets' pt-BR CSV import makes it; else the text.
+    ``seconds``: only ``dd/mm/aaaa HH:MM:SS`` counts (the form's timestamp column)."""
+    mo = _CSV_DATE.fullmatch(cell)
+    if mo is None or (seconds and mo.group(6) is None):
+        return cell
+    d, m, y, hh, mi, ss = (int(x or 0) for x in mo.groups())
+    try:
+        return serial.to_serial(datetime(y, m, d, hh, mi, ss))
+    except ValueError:
+        return cell
+
+
 def load_csv(sheet: Sheet, path: str | Path) -> None:
-    """``--responses``: header row = titles; ``dd/mm/aaaa HH:MM:SS`` first cells become serials."""
+    """``--responses``: header row = titles; ``dd/mm/aaaa HH:MM:SS`` first cells and
+    ``dd/mm/aaaa HH:MM[:SS]`` cells of other columns (the dates balcao writes, e.g. in a
+    benchmark's already processed sheet) become serials."""
     text = Path(path).read_text(encoding="utf-8-sig")
     rows = _rows(text)
     if not rows:
@@ -120,15 +138,8 @@ def load_csv(sheet: Sheet, path: str | Path) -> None:
         if not any(cell.strip() for cell in row):
             body.append([])  # empty rows stay empty rows
             continue
-        first: Any = row[0]
-        mo = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2}):(\d{2})\s*", row[0])
-        if mo:
-            d, m, y, hh, mi, ss = (int(x) for x in mo.groups())
-            try:
-                first = serial.to_serial(datetime(y, m, d, hh, mi, ss))
-            except ValueError:
-                first = row[0]
-        body.append([first, *row[1:]])
+        body.append([_csv_cell(row[0], seconds=True),
+                     *(_csv_cell(cell, seconds=False) for cell in row[1:])])
     _fill(sheet, rows[0], body)
 
 
