@@ -321,43 +321,9 @@ def classify(exc: BaseException, *, operation: str, write: bool = False) -> Adap
             write=write,
         )
     if isinstance(exc, gspread.exceptions.APIError):
-        resp = exc.response
-        status = int(resp.status_code) if resp is not None else int(exc.code)
-        try:
-            body = resp.json() if resp is not None else {}
-        except ValueError:
-            body = {}
-        message, reason, gstatus = _google_error(body)
-        h = resp.headers if resp is not None else {}
-        return from_http_status(
-            operation,
-            status,
-            message=message,
-            reason=reason,
-            google_status=gstatus,
-            retry_after=parse_retry_after(h.get("Retry-After"), h.get("Date")),
-            write=write,
-        )
-    if isinstance(exc, google.auth.exceptions.RefreshError):
-        retryable = bool(getattr(exc, "retryable", False))
-        reason = "invalid_grant" if "invalid_grant" in str(exc) else "refreshError"
-        if retryable:
-            return AdapterError(
-                f"{operation}: token refresh failed, will retry: {_clean(str(exc))}",
-                True,
-                reason=reason,
-            )
-        return AdapterError(
-            f"{operation}: the credentials were refused ({reason}); the operator must renew them "
-            f"(balcao auth, or a new service-account key): {_clean(str(exc))}",
-            False,
-            auth=True,
-            reason=reason,
-        )
-    if isinstance(exc, google.auth.exceptions.TransportError):
-        return AdapterError(
-            f"{operation}: token endpoint unreachable: {_clean(str(exc))}", True, reason="transport"
-        )
+        return _from_gspread(exc, operation, write)
+    if isinstance(exc, google.auth.exceptions.RefreshError | google.auth.exceptions.TransportError):
+        return _from_auth(exc, operation)
     if isinstance(exc, smtplib.SMTPException):
         return _smtp_error(exc, operation, write)
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -381,6 +347,51 @@ def classify(exc: BaseException, *, operation: str, write: bool = False) -> Adap
         f"{operation}: unexpected {type(exc).__name__}: {_clean(str(exc))}",
         False,
         reason="unexpected",
+    )
+
+
+def _from_gspread(exc: gspread.exceptions.APIError, operation: str, write: bool) -> AdapterError:
+    """A Sheets error raised by gspread (its response carries Google's JSON error)."""
+    resp = exc.response
+    status = int(resp.status_code) if resp is not None else int(exc.code)
+    try:
+        body = resp.json() if resp is not None else {}
+    except ValueError:
+        body = {}
+    message, reason, gstatus = _google_error(body)
+    h = resp.headers if resp is not None else {}
+    return from_http_status(
+        operation,
+        status,
+        message=message,
+        reason=reason,
+        google_status=gstatus,
+        retry_after=parse_retry_after(h.get("Retry-After"), h.get("Date")),
+        write=write,
+    )
+
+
+def _from_auth(exc: Exception, operation: str) -> AdapterError:
+    """The token endpoint refused the credentials (auth: the operator must act), or could not
+    be reached / asked to retry (transient)."""
+    if isinstance(exc, google.auth.exceptions.TransportError):
+        return AdapterError(
+            f"{operation}: token endpoint unreachable: {_clean(str(exc))}", True, reason="transport"
+        )
+    retryable = bool(getattr(exc, "retryable", False))
+    reason = "invalid_grant" if "invalid_grant" in str(exc) else "refreshError"
+    if retryable:
+        return AdapterError(
+            f"{operation}: token refresh failed, will retry: {_clean(str(exc))}",
+            True,
+            reason=reason,
+        )
+    return AdapterError(
+        f"{operation}: the credentials were refused ({reason}); the operator must renew them "
+        f"(balcao auth, or a new service-account key): {_clean(str(exc))}",
+        False,
+        auth=True,
+        reason=reason,
     )
 
 
