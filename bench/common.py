@@ -165,6 +165,7 @@ def build_processed(n: int, folder: Path, now: datetime) -> ProcessedSheet:
                 slot_start=(aware + timedelta(days=1)).isoformat(),
                 slot_end=(aware + timedelta(days=1, minutes=30)).isoformat(),
                 event_state="created", ack_state="", conf_state="sent", conf_revision=0,
+                answered_at=aware.isoformat(),
                 in_sheet=1, written="bench", updated_at=aware.isoformat(),
             ))
     journal = Journal(str(journal_path))

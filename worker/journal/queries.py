@@ -79,11 +79,13 @@ class JournalQueries:
             yield str(r[0]), str(r[1]), r[2], r[3]
 
     def future_appointments(self, now: datetime) -> list[RequestRecord]:
-        """Requests with a live event starting after ``now`` that are not final."""
+        """Requests with a live event starting after ``now`` that are not final (the bound is
+        widened by a day in SQL, as stored offsets may differ, and applied exactly after)."""
         rows = self._exec(
             "SELECT * FROM requests WHERE event_state IN ('created', 'pending') "
-            "AND slot_start IS NOT NULL AND status NOT IN ('Cancelado', 'Realizado', "
-            "'Não compareceu')"
+            "AND slot_start > ? AND status NOT IN ('Cancelado', 'Realizado', "
+            "'Não compareceu')",
+            ((now - timedelta(days=1)).isoformat(),),
         )
         recs = [self._as_record(r) for r in rows]
         return [r for r in recs if r.slot_start_dt is not None and r.slot_start_dt > now]
