@@ -149,6 +149,22 @@ def is_open_work(rec: RequestRecord) -> bool:
     )
 
 
+# Flags and their `Observação`, in precedence: these before a deleted event...
+_FLAG_FIRST: dict[str, str] = {
+    Problem.CLOSED_DAY: texts.REASON_CLOSED_DAY,
+    Problem.POISON: texts.REASON_POISON,
+    Problem.EDITED: texts.REASON_EDITED,
+    Problem.BOUNCED: texts.REASON_BOUNCED,
+    Problem.UNRECOGNISED: texts.REASON_UNRECOGNISED,
+}
+# ...and these after it.
+_FLAG_THEN: dict[str, str] = {
+    Problem.MEET_FAILED: texts.REASON_MEET_FAILED,
+    Problem.PERMANENT: texts.REASON_PERMANENT,
+    Problem.MAIL_FAILED: texts.REASON_MAIL_FAILED,
+}
+
+
 def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:
     """What staff see for a request balcao works on, from its effect states.
 
@@ -160,24 +176,12 @@ def derive_status(rec: RequestRecord, mode: str) -> tuple[Status, str]:
         # A note about staff's last choice: the status is what it would be without it.
         status, _ = derive_status(replace(rec, problem=""), mode)
         return status, rec.reason
-    if problem == Problem.CLOSED_DAY:
-        return Status.ATTENTION, texts.REASON_CLOSED_DAY
-    if problem == Problem.POISON:
-        return Status.ATTENTION, texts.REASON_POISON
-    if problem == Problem.EDITED:
-        return Status.ATTENTION, texts.REASON_EDITED
-    if problem == Problem.BOUNCED:
-        return Status.ATTENTION, texts.REASON_BOUNCED
-    if problem == Problem.UNRECOGNISED:
-        return Status.ATTENTION, texts.REASON_UNRECOGNISED
+    if problem in _FLAG_FIRST:
+        return Status.ATTENTION, _FLAG_FIRST[problem]
     if rec.event_state == EventState.CANCELLED:
         return Status.ATTENTION, texts.REASON_EVENT_DELETED
-    if problem == Problem.MEET_FAILED:
-        return Status.ATTENTION, texts.REASON_MEET_FAILED
-    if problem == Problem.PERMANENT:
-        return Status.ATTENTION, texts.REASON_PERMANENT
-    if problem == Problem.MAIL_FAILED:
-        return Status.ATTENTION, texts.REASON_MAIL_FAILED
+    if problem in _FLAG_THEN:
+        return Status.ATTENTION, _FLAG_THEN[problem]
     if rec.event_state == EventState.CREATED:
         if rec.conf_state == MailState.SENT and rec.conf_revision == rec.revision:
             late = texts.REASON_AFTER_DEADLINE if answered_late(rec) else ""
