@@ -318,6 +318,11 @@ def with_duplicates(deps: Deps, protocols: Sequence[str]) -> list[str]:
     return out
 
 
+# Requests erased by one run of the retention job; the rest go in the next runs.
+RETENTION_BATCH = 200
+RETENTION_MORE = "retention_more"  # journal meta: "1" while a backlog of old requests remains
+
+
 def run_retention(deps: Deps, now: datetime) -> None:
     """The daily retention job: open eliminations completed first, then every request whose
     last activity is older than the retention, with no open work and not on legal hold, erased
@@ -330,8 +335,13 @@ def run_retention(deps: Deps, now: datetime) -> None:
     intents = {e.protocol for e in deps.journal.open_intents()}
     hold = {p.strip() for p in deps.settings.privacy.legal_hold}
     due = retention.retention_due(candidates, now, days, hold, intents)
+    # A bounded batch per run (an office upgrading with years of history must not spend one
+    # run on thousands of Calendar patches): the job stays due until none is left.
+    more = len(due) > RETENTION_BATCH
+    with deps.journal.tx():
+        deps.journal.set_meta(RETENTION_MORE, "1" if more else "0")
     if not due:
         return
-    out = eraser.erase(due, REASON_RETENTION)
+    out = eraser.erase(due[:RETENTION_BATCH], REASON_RETENTION)
     log.info("retention: personal data of %d requests erased (sheet rows %d, events %d)",
              out.journal, out.sheet, out.calendar)

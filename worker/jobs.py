@@ -51,6 +51,11 @@ def daily(deps: Deps, now: datetime, last: datetime | None) -> bool:
     return now.astimezone(tz).date() > last.astimezone(tz).date()
 
 
+def _retention_due(deps: Deps, now: datetime, last: datetime | None) -> bool:
+    """Once per office day, and again at once while old requests remain beyond one batch."""
+    return daily(deps, now, last) or deps.journal.get_meta("retention_more") == "1"
+
+
 def run_retention(deps: Deps, now: datetime) -> None:
     """DESIGN §9: old finished requests erased from the sheet, the calendar and the journal."""
     from worker.erasure import run_retention as erase_old
@@ -84,7 +89,7 @@ def _digest_due(deps: Deps, now: datetime, last: datetime | None) -> bool:
 
 
 JOBS: tuple[Job, ...] = (
-    Job("retention", daily, run_retention),
+    Job("retention", _retention_due, run_retention),
     Job("reminders", _periodic(PLAN_PERIOD, _reminders_on), mailjobs.run_reminders, _reminders_on),
     Job("digest", _digest_due, mailjobs.run_digest, _staff_on),
     Job("alerts", _periodic(PLAN_PERIOD, _staff_on), mailjobs.run_alerts, _staff_on),

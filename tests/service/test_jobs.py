@@ -83,3 +83,22 @@ def test_the_journal_file_is_private_whatever_the_umask(tmp_path: Path) -> None:
         p = tmp_path / name
         if p.exists():
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, name
+
+
+def test_retention_erases_a_large_backlog_in_bounded_batches_and_stays_due_until_done(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from worker import erasure
+
+    monkeypatch.setattr(erasure, "RETENTION_BATCH", 2)
+    for i in range(3):
+        h.submit(MON - timedelta(hours=3 - i), email=f"p{i}@example.com", name=f"Pessoa {i}")
+    h.tick()
+    later = MON + timedelta(days=60)
+    assert jobs.run_due(h.deps, later)
+    left = [r for r in h.journal.all() if r.email]
+    assert len(left) == 1  # one batch of two
+    assert "retention" in [j.name for j in jobs.due(h.deps, later + timedelta(minutes=1))]
+    assert jobs.run_due(h.deps, later + timedelta(minutes=1))
+    assert [r for r in h.journal.all() if r.email] == []
+    assert "retention" not in [j.name for j in jobs.due(h.deps, later + timedelta(minutes=2))]
