@@ -87,8 +87,8 @@ def bench_env(url: str, journal: Path, *, extra: dict[str, str] | None = None) -
         "BALCAO__SCHEDULING__MEET_POLL_DELAY_SECONDS": "0.01",
         "BALCAO__MAIL__DAILY_LIMIT": "5000",
         # The prebuilt sheets span two years: measure ticks, not a retention sweep of the
-        # older year (journal.retention_days is the key both releases accept).
-        "BALCAO__JOURNAL__RETENTION_DAYS": "1000",
+        # older year.
+        "BALCAO__PRIVACY__RETENTION_DAYS": "1000",
         "BALCAO__LOG__LEVEL": "WARNING",
         "PYTHONDONTWRITEBYTECODE": "1",
     })

@@ -65,6 +65,9 @@ class Side:
             "BALCAO__SCHEDULING__CALENDARS": "[" + ", ".join(CALENDARS) + "]",
             **extra,
         })
+        if not (self.root / "worker" / "privacy.py").exists():
+            # The turn-1 release knows retention only as journal.retention_days.
+            env["BALCAO__JOURNAL__RETENTION_DAYS"] = env.pop("BALCAO__PRIVACY__RETENTION_DAYS")
         return env
 
 
