@@ -134,8 +134,10 @@ def build_processed(n: int, folder: Path, now: datetime) -> ProcessedSheet:
     journal_path = folder / f"journal-{n}.sqlite3"
     for p in (journal_path, Path(f"{journal_path}-wal"), Path(f"{journal_path}-shm")):
         p.unlink(missing_ok=True)
-    start = (now - timedelta(days=730)).replace(microsecond=0)
-    step = max(1, int(timedelta(days=720).total_seconds() // max(n, 1)))
+    # Within the year privacy.retention_days keeps (365 by default): an office's older rows
+    # were erased by the daily purge long ago, and a first run must not start with a purge.
+    start = (now - timedelta(days=330)).replace(microsecond=0)
+    step = max(1, int(timedelta(days=320).total_seconds() // max(n, 1)))
     records: list[RequestRecord] = []
     with csv_path.open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh)
