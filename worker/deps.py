@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from worker import crashpoints
 from worker.config import Settings
-from worker.identity import IdentityIndex
+from worker.identity import IdentityIndex, ShownCells
 from worker.journal import Journal
 from worker.messages import OfficeInfo, Renderer
 from worker.officetime import OfficeCalendar
@@ -26,7 +26,7 @@ class TickState:
     identity: IdentityIndex | None = None  # dropped whenever a tick fails, reloaded next tick
     # protocol → (the `Situação` and `Atendimento` balcao last wrote): a cell that differs is
     # staff's. Plain values, loaded with the identity index and dropped with it.
-    shown: dict[str, tuple[str, float | None]] | None = None
+    shown: ShownCells | None = None
     paused: str | None = None
     # Reconciliation reads (open intents checked against Google) since start, counted apart
     # from the tick budget; the last tick's figure is in TickReport.reconcile_requests.

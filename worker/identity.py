@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -295,3 +297,43 @@ class IdentityIndex:
             else:
                 del self.by_ts[old]
         self.add(protocol, ident)
+
+
+class ShownCells:
+    """What balcao last wrote in `Situação` and `Atendimento` of each request, by protocol
+    number: a byte and a double per request (a dict of 50,000 tuples would cost ~10 MiB of a
+    small office machine's memory between ticks)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {"": 0}
+        self._texts: list[str] = [""]
+        self._status = bytearray()
+        self._appt = array("d")
+
+    def _slot(self, protocol: str) -> int | None:
+        seq = protocol_seq(protocol)
+        if seq is None:
+            return None
+        if seq >= len(self._status):
+            grow = seq + 1 - len(self._status)
+            self._status.extend(bytes(grow))
+            self._appt.extend([math.nan] * grow)
+        return seq
+
+    def set(self, protocol: str, status: str, appt: float | None) -> None:
+        i = self._slot(protocol)
+        if i is None:
+            return
+        code = self._codes.get(status)
+        if code is None and len(self._texts) < 255:
+            code = self._codes[status] = len(self._texts)
+            self._texts.append(status)
+        self._status[i] = code or 0
+        self._appt[i] = math.nan if appt is None else appt
+
+    def get(self, protocol: str) -> tuple[str, float | None]:
+        seq = protocol_seq(protocol)
+        if seq is None or seq >= len(self._status):
+            return "", None
+        appt = self._appt[seq]
+        return self._texts[self._status[seq]], None if math.isnan(appt) else appt

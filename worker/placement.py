@@ -97,7 +97,7 @@ class Placement:
                     shown_appt=appt,
                 )
                 if self.d.state.shown is not None:
-                    self.d.state.shown[protocol] = (values.status, appt)
+                    self.d.state.shown.set(protocol, values.status, appt)
             for protocol in pending:
                 if protocol not in done and targets[protocol].in_sheet:
                     self.j.update(targets[protocol], in_sheet=0)  # not placed: again later

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from worker import intake, slots, texts
 from worker.deps import Deps
 from worker.effects import Executor
-from worker.identity import IdentityView
+from worker.identity import IdentityView, ShownCells
 from worker.lifecycle import FLAGGED, Problem, StaffAction, fold, staff_action
 from worker.model import ChangeSet, EmailSpec, RequestRecord, Slot
 from worker.planners import booking, staff
@@ -42,16 +42,16 @@ class StaffStep:
 
     # ------------------------------------------------------------- the sheet
 
-    def _shown(self) -> dict[str, tuple[str, float | None]]:
+    def _shown(self) -> ShownCells:
         state = self.d.state
         if state.shown is None:
             tz = self.d.settings.office.timezone
-            shown: dict[str, tuple[str, float | None]] = {}
+            shown = ShownCells()
             for protocol, status, appt, start in self.d.journal.shown_cells():
                 if appt is None and start:
                     # Written before the journal remembered it: what balcao writes for it.
                     appt = intake.datetime_to_serial(datetime.fromisoformat(start), tz)
-                shown[protocol] = (status, appt)
+                shown.set(protocol, status, appt)
             state.shown = shown
         return state.shown
 
@@ -62,7 +62,7 @@ class StaffStep:
         for protocol, row in view.row_of.items():
             status_cell = snap.status.get(row)
             appt_cell = snap.appointment.get(row)
-            was_status, was_appt = shown.get(protocol, ("", None))
+            was_status, was_appt = shown.get(protocol)
             action = staff_action(status_cell)
             if (action is not None and fold(str(status_cell)) != fold(was_status)) or (appt_cell not in (None, "") and (
                 not isinstance(appt_cell, int | float) or was_appt is None

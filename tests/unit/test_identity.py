@@ -41,3 +41,18 @@ def test_message_ids_carry_kind_revision_lead_and_office() -> None:
     assert a != mail_id("sheet-b", "BV-2026-000013", "confirmation", 2, "balcao.example")
     reminder = mail_id("sheet-a", "BV-2026-000013", "reminder", 1, "balcao.example", hours=24)
     assert ".reminder.r1.h24." in reminder
+
+
+def test_shown_cells_remember_status_and_appointment_by_protocol_number() -> None:
+    from worker.identity import ShownCells
+
+    shown = ShownCells()
+    assert shown.get("BV-2026-000007") == ("", None)
+    shown.set("BV-2026-000007", "Agendado", 46818.5)
+    shown.set("BV-2027-000009", "Requer atenção", None)
+    assert shown.get("BV-2026-000007") == ("Agendado", 46818.5)
+    assert shown.get("BV-2027-000009") == ("Requer atenção", None)
+    assert shown.get("BV-2026-000008") == ("", None)  # never written
+    shown.set("BV-2026-000007", "Cancelado", None)
+    assert shown.get("BV-2026-000007") == ("Cancelado", None)
+    assert shown.get("not a protocol") == ("", None)
