@@ -83,6 +83,8 @@ class SheetReader:
     def read(self) -> Snapshot:
         info = self.info()
         self._stored_columns()
+        if not self.d.state.columns and self.d.journal.cursor > 1:
+            self._columns_from_header()
         for _attempt in range(3):
             cols = self.d.state.columns
             cursor = self.d.journal.cursor if cols else 1
@@ -158,6 +160,17 @@ class SheetReader:
                 else:
                     target.pop(r, None)
         return Snapshot(header, ts, proto, appt, status, tail, tail_start, hmap, info.timezone)
+
+    def _columns_from_header(self) -> None:
+        """A journal that knows rows but no column map (rebuilt by `recover`, or a map lost):
+        the header alone gives the map, so even this first tick reads narrow columns and the
+        rows after the cursor, not the whole sheet (a 50,000-row sheet in full is ~150 MiB)."""
+        results = self._read_ranges(["1:1"])
+        header = [col[0] if col else "" for col in results[0]]
+        hmap = intake.build_header_map(header, self.titles())
+        if hmap.missing_owned:
+            return  # the usual path creates them and reads the sheet
+        self.d.state.columns = {**hmap.fields, **hmap.owned}
 
     def _read_ranges(self, ranges: list[str]) -> list[list[list[CellValue]]]:
         # Column-major: the long narrow identity columns come as one list each, not one list
