@@ -167,7 +167,10 @@ class SheetReader:
         rows after the cursor, not the whole sheet (a 50,000-row sheet in full is ~150 MiB)."""
         results = self._read_ranges(["1:1"])
         header = [col[0] if col else "" for col in results[0]]
-        hmap = intake.build_header_map(header, self.titles())
+        hmap = intake.build_header_map(
+            header, self.titles(), owned_titles=self.d.settings.form.owned_columns
+        )
+        self._refuse_collisions(hmap, first_run=True)
         if hmap.missing_owned:
             return  # the usual path creates them and reads the sheet
         self.d.state.columns = {**hmap.fields, **hmap.owned}
