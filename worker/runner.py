@@ -170,6 +170,12 @@ def tick(deps: Any, s: Settings, *, dry_run: bool = False, accept_backlog: bool 
     elif report.ok:
         state.pause_logged = None
     log.info("%s", summary(report))
+    if report.new_requests or report.emails_sent or report.cells_written:
+        # A working tick freed large buffers (the tail read, rendered e-mails): hand the
+        # heap's free pages back, so a small office machine does not keep them between ticks.
+        from worker.adapters.heap import release_free_memory
+
+        release_free_memory()
     return report
 
 
