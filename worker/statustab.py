@@ -29,7 +29,9 @@ def heartbeat(deps: Deps, now: datetime) -> None:
     j = deps.journal
     last = j.get_meta("heartbeat_at")
     resumed = j.get_meta("heartbeat_state") == "paused"
-    changed = j.get_meta("heartbeat_counts") != _counts_key(deps, now)
+    # A journal that never recorded the counts (an older release's) follows the interval.
+    shown = j.get_meta("heartbeat_counts")
+    changed = shown is not None and shown != _counts_key(deps, now)
     if (
         last
         and not resumed
