@@ -267,7 +267,7 @@ class GoogleSheet:
     def set_dropdown(self, column: int, values: Sequence[str], rows: int) -> None:
         """A non-strict list validation (a dropdown staff pick from, anything else still
         accepted) on rows 2..``rows`` of a 1-based column."""
-        info = self.info()
+        info = self._info or self.info()  # only the sheet id is needed: no metadata read
         rule = {
             "condition": {
                 "type": "ONE_OF_LIST",
