@@ -8,15 +8,16 @@ import typing
 from pathlib import Path
 
 from worker.config import Settings, parse_month_day, workday_numbers
-from worker.messages import OfficeInfo, Renderer
 from worker.model import Closure, ConfigError, RecurringHoliday
 from worker.officetime import OfficeCalendar
 from worker.ports import Calendar, Mailer, ResponseSheet
 
 if typing.TYPE_CHECKING:
     # Only a type here: `balcao deadline` and `calendar` never open a journal, so they do
-    # not pay for sqlite3 and the journal's imports (~15 ms of their start-up).
+    # not pay for sqlite3 and the journal's imports (~15 ms of their start-up), nor for the
+    # e-mail rendering's (~11 ms).
     from worker.journal import Journal
+    from worker.messages import OfficeInfo, Renderer
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -76,6 +77,7 @@ def office_calendar(s: Settings) -> OfficeCalendar:
 
 
 def office_info(s: Settings) -> OfficeInfo:
+    from worker.messages import OfficeInfo
     from worker.textfmt import fmt_office_hours
 
     return OfficeInfo(
@@ -185,7 +187,13 @@ def deps(s: Settings, journal: Journal, *, stop: threading.Event | None = None):
         mailer=mailer,
         journal=journal,
         office=office_calendar(s),
-        renderer=Renderer(templates_dir()),
+        renderer=_renderer(),
         office_info=office_info(s),
         stop=stop or threading.Event(),
     )
+
+
+def _renderer() -> Renderer:
+    from worker.messages import Renderer
+
+    return Renderer(templates_dir())
