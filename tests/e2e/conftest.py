@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -48,11 +49,11 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def sandbox_proc(tmp_path: Path) -> Iterator[SandboxProcess]:
+@contextlib.contextmanager
+def serve_sandbox(argv: list[str], env: dict[str, str]) -> Iterator[SandboxProcess]:
+    """`balcao sandbox` (``argv``) in its own process until the block ends."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "worker", "sandbox", "--port", "0"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        argv, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
@@ -65,6 +66,12 @@ def sandbox_proc(tmp_path: Path) -> Iterator[SandboxProcess]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture
+def sandbox_proc(tmp_path: Path) -> Iterator[SandboxProcess]:
+    with serve_sandbox([sys.executable, "-m", "worker", "sandbox", "--port", "0"], _env()) as sb:
+        yield sb
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from tests.fakeclock import faked, faked_env, needs_faketime
 
-from .conftest import REPO, SandboxProcess, _env
+from .conftest import REPO, SandboxProcess, _env, serve_sandbox
 
 pytestmark = needs_faketime
 
@@ -31,23 +31,10 @@ def sandbox(tmp_path: Path) -> Iterator[SandboxProcess]:
 
     csv = tmp_path / "responses.csv"  # no sample responses: only this test's citizens
     csv.write_text(",".join(ColumnTitles().titles()) + "\n", encoding="utf-8")
-    proc = subprocess.Popen(
-        faked([sys.executable, "-m", "worker", "sandbox", "--port", "0", "--responses", str(csv),
-               "--bounce-recipient", DEAD], at("06:50")),
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=faked_env(_env()),
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), url
-    try:
-        yield SandboxProcess(url, proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    argv = [sys.executable, "-m", "worker", "sandbox", "--port", "0", "--responses", str(csv),
+            "--bounce-recipient", DEAD]
+    with serve_sandbox(faked(argv, at("06:50")), faked_env(_env())) as sb:
+        yield sb
 
 
 def balcao(tmp_path: Path, sb: SandboxProcess, when: datetime, *args: str) -> subprocess.CompletedProcess[str]:
