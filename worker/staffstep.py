@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from worker import intake, slots, texts
@@ -180,22 +181,13 @@ class StaffStep:
 
     def apply(self, rec: RequestRecord, plan: staff.StaffPlan) -> None:
         ops = self.ops
-        if isinstance(plan, staff.Cancel):
-            ops.cancel(rec, plan)
-        elif isinstance(plan, staff.Finish):
-            ops.finish(rec, plan)
-        elif isinstance(plan, staff.Note):
-            ops.note(rec, plan)
-        elif isinstance(plan, staff.ClearFlag):
-            ops.clear_flag(rec, plan)
-        elif isinstance(plan, staff.CalendarSwitch):
-            ops.switch_calendar(rec, plan)
-        elif isinstance(plan, staff.Deleted):
-            ops.deleted_in_calendar(rec, plan)
-        elif isinstance(plan, staff.Reschedule):
-            self._reschedule(rec, plan)
-        elif isinstance(plan, staff.Move):
-            self._move(rec, plan)
+        carry_out: dict[type, Callable[[RequestRecord, Any], None]] = {
+            staff.Cancel: ops.cancel, staff.Finish: ops.finish, staff.Note: ops.note,
+            staff.ClearFlag: ops.clear_flag, staff.CalendarSwitch: ops.switch_calendar,
+            staff.Deleted: ops.deleted_in_calendar, staff.Reschedule: self._reschedule,
+            staff.Move: self._move,
+        }
+        carry_out[type(plan)](rec, plan)
 
     def _reschedule(self, rec: RequestRecord, plan: staff.Reschedule) -> None:
         slot = booking.plan_reschedule(
