@@ -88,7 +88,7 @@ def locate_checked(
         deps.state.identity = None
         index = load_index()
     view = locate(snap.ts, snap.proto, index.known, index.by_ts, skip,
-                  resolve=TwinResolver(deps, snap, j.secret))
+                  resolve=TwinResolver(deps, snap, j.secret), twins=index.twins)
     refuse_unknown(snap, view, index, j.max_seq_by_year, j.path)
     return index, view
 
@@ -126,7 +126,7 @@ class TwinResolver:
         index = self.d.state.identity
         if index is None:
             return False
-        return any(isinstance(index.by_ts.get(index.known.get(p)), list) for p in protocols)
+        return any(index.known.get(p) in index.twins for p in protocols)
 
     def __call__(self, row: int, candidates: Sequence[str], *, must: bool) -> str | None:
         by_inbox = self._by_inbox(row, candidates)

@@ -89,7 +89,7 @@ class SheetRows:
         res = self.exe.call(lambda: self.d.sheet.read(ranges, by_column=True))
         ts, proto = ColumnCells(column(res[0])), ColumnCells(column(res[1]))
         index = IdentityIndex.load(self.d.journal.identity_pairs())
-        view = locate(ts, proto, index.known, index.by_ts)
+        view = locate(ts, proto, index.known, index.by_ts, twins=index.twins)
         emails = dict(ColumnCells(column(res[2]))) if with_emails else {}
         return Located(header, hmap, dict(view.row_of), emails)
 

@@ -41,6 +41,7 @@ class Placement:
         # What the tick read in `Situação`/`Atendimento`, by row, to leave alone a row staff
         # changed between the tick's read and its write (Sheets has no conditional write).
         self.seen: tuple[Snapshot, IdentityView] | None = None
+        self.before: dict[str, tuple[object, object]] = {}  # protocol → (Situação, Atendimento)
         self.resolve: TwinResolver | None = None  # rows sharing a timestamp, by their answers
 
     def targets(self, view: IdentityView, unwritten: set[str]) -> dict[str, RequestRecord]:
@@ -82,6 +83,11 @@ class Placement:
         if not pending:
             return
         self.exe.stopping()  # shortens request timeouts when a stop was asked for: flush fast
+        self._remember_before(pending)
+        if self.seen is not None:
+            # Nothing reads the tick's narrow columns past this point: freed before the re-read,
+            # a 50,000-row sheet is held once at a time, not twice (~10 MiB less at the peak).
+            self.seen[0].drop_columns()
         # The identity re-read and the write are retried together: constant values placed by
         # identity, so a repeat (after a lost answer, or a sort in between) lands right.
         placed = self.exe.call(lambda: self._place_and_write(pending), "sheets write-back")
@@ -121,7 +127,8 @@ class Placement:
         if self.resolve is not None:
             self.resolve.emails = fresh_cols.get("email")
         ts, proto = fresh_cols[TS], fresh_cols[PROTOCOL]
-        fresh = locate(ts, proto, self.index.known, self.index.by_ts, resolve=self.resolve)
+        fresh = locate(ts, proto, self.index.known, self.index.by_ts, resolve=self.resolve,
+                       twins=self.index.twins)
         cells: list[CellWrite] = []
         updated = intake.datetime_to_serial(self.now, self.sheet_tz)
         placed: list[tuple[str, writeback.OwnedValues]] = []
@@ -149,19 +156,26 @@ class Placement:
         """True when `Situação` or `Atendimento` now hold something that is neither what the
         tick read there nor what balcao is writing (a lost answer of our own write, retried,
         finds our values: not a change)."""
-        if self.seen is None:
+        before = self.before.get(protocol)
+        if before is None:
             return False
-        snap, view = self.seen
-        was = view.row_of.get(protocol, self.forced_rows.get(protocol))
-        if was is None:
-            return False
-        for key, before, ours in (
-            (STATUS, snap.status, values.status), (APPOINTMENT, snap.appointment, values.appointment)
+        for key, was, ours in zip(
+            (STATUS, APPOINTMENT), before, (values.status, values.appointment), strict=True
         ):
             now = fresh[key].get(row) if key in fresh else None
-            if key in fresh and not _same(now, before.get(was)) and not _same(now, ours):
+            if key in fresh and not _same(now, was) and not _same(now, ours):
                 return True
         return False
+
+    def _remember_before(self, pending: dict[str, writeback.OwnedValues]) -> None:
+        """What the tick read in `Situação`/`Atendimento` of each row about to be written."""
+        if self.seen is None:
+            return
+        snap, view = self.seen
+        for protocol in pending:
+            was = view.row_of.get(protocol, self.forced_rows.get(protocol))
+            if was is not None and protocol not in self.before:
+                self.before[protocol] = (snap.status.get(was), snap.appointment.get(was))
 
     def flush(self) -> None:
         """Statuses already decided still reach the sheet when Google pauses us mid-tick,
@@ -178,12 +192,11 @@ class Placement:
         the cursor below it, and unprocessed rows above the tail pull it back."""
         cursor = self.j.cursor
         last_done = cursor
-        in_place = set(view.row_of.values())
         # One set of rows written this tick, not a scan of them per row (quadratic at 10k).
         written_rows = {r for p, r in self.forced_rows.items() if p in self.placed}
         for r in sorted(snap.tail):
             empty = all(c in ("", None) for c in snap.tail[r])
-            done = empty or r in in_place or r in before_go_live or r in written_rows
+            done = empty or view.row_of.holds_row(r) or r in before_go_live or r in written_rows
             if not done:
                 break
             if not empty:

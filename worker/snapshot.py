@@ -12,14 +12,14 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from worker import intake, texts
 from worker.adapters.a1 import col_letter
 from worker.deps import Deps
 from worker.effects import Executor
-from worker.identity import ColumnCells, IdentityView
+from worker.identity import ColumnCells, IdentityView, PackedColumn
 from worker.lifecycle import DROPDOWN, Problem
 from worker.model import (
     AdapterError,
@@ -51,6 +51,11 @@ class Snapshot:
     hmap: intake.HeaderMap
     timezone: str = "America/Bahia"
     plan_lines: list[str] = field(default_factory=list)
+
+    def drop_columns(self) -> None:
+        """Free the narrow columns once the tick's plans are made (the write-back reads them
+        again, fresh): a few MiB at 50,000 rows that need not be held twice."""
+        self.ts = self.proto = self.appointment = self.status = ColumnCells()
 
 
 class SheetReader:
@@ -228,19 +233,18 @@ class SheetReader:
     # ------------------------------------------------------------- new rows
 
     def new_rows(
-        self, snap: Snapshot, view: IdentityView, known: dict[str, object],
+        self, snap: Snapshot, view: IdentityView, known: Mapping[str, object],
         before_go_live: set[int],
     ) -> tuple[list[ParsedRow], list[int]]:
         """Parse the tail rows without a request; return them and the unprocessed rows above
         the tail (staff sorted: those are read in full next tick)."""
-        placed_rows = set(view.row_of.values())
         tail_rows = set(snap.tail)
         above = [r for r in view.unprocessed if r not in tail_rows]
         out: list[ParsedRow] = []
         s = self.d.settings
         secret = self.d.journal.secret
         for r in sorted(snap.tail):
-            if r in placed_rows or r in before_go_live:
+            if view.row_of.holds_row(r) or r in before_go_live:
                 continue
             cells = snap.tail[r]
             try:
@@ -279,9 +283,9 @@ def poison_row(
     )
 
 
-def column(columns: list[list[CellValue]]) -> list[CellValue]:
+def column(columns: list[list[CellValue]]) -> Sequence[CellValue]:
     """The values of a one-column range read column-major (empty when the column is)."""
-    return columns[0] if columns else []
+    return PackedColumn(columns[0]) if columns else []  # type: ignore[return-value]
 
 
 def rows_of(columns: list[list[CellValue]]) -> list[list[CellValue]]:

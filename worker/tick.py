@@ -316,7 +316,11 @@ class Tick:
         manual: dict[str, booking.StaffTime] = {}
         # A time staff typed in `Atendimento` books the request like a manual booking, in
         # either mode; in automatic mode the others get a slot chosen.
-        rows = {str(v).strip(): r for r, v in snap.proto.items() if isinstance(v, str)}
+        wanted = {rec.protocol for rec in unbooked}
+        rows = {}  # only the rows wanted: a dict of every protocol is megabytes at 50,000 rows
+        for r, v in snap.proto.items():
+            if isinstance(v, str) and v.strip() in wanted:
+                rows[v.strip()] = r
         rows.update({p: r for p, r in self.placement_rows().items() if p not in rows})
         for rec in unbooked:
             row = rows.get(rec.protocol)
