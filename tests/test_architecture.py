@@ -14,9 +14,10 @@ STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 
 # module → the project modules and third-party packages it may import (stdlib is always allowed).
 DOMAIN: dict[str, set[str]] = {
-    "worker.model": set(),
+    "worker.settingtypes": set(),
+    "worker.model": {"worker.settingtypes"},
     "worker.textfmt": {"worker.model"},
-    "worker.officetime": {"worker.model", "worker.brazil_holidays"},
+    "worker.officetime": {"worker.settingtypes", "worker.brazil_holidays"},
     "worker.brazil_holidays": {"holidays"},
     "worker.intake": {"worker.model", "worker.textfmt", "email_validator", "phonenumbers"},
     "worker.slots": {"worker.model", "worker.officetime"},
@@ -26,6 +27,7 @@ DOMAIN: dict[str, set[str]] = {
         "worker.model", "worker.textfmt", "worker.icsfile", "worker.mailparts", "jinja2",
     },
     "worker.identity": set(),
+    "worker.packed": {"worker.identity"},
     "worker.plaintext": set(),
     "worker.lifecycle": {"worker.model", "worker.texts"},
     "worker.texts": set(),
@@ -58,7 +60,7 @@ DOMAIN: dict[str, set[str]] = {
     "worker.journal.privacy": {"worker.model", "worker.journal"},
     "worker.journal.jobqueries": {"worker.model", "worker.journal"},
     "worker.retry": {"worker.model"},
-    "worker.config": {"worker.model", "yaml"},
+    "worker.config": {"worker.settingtypes", "yaml"},
 }
 VENDOR = {"gspread", "googleapiclient", "google", "google_auth_oauthlib", "google_auth_httplib2",
           "smtplib", "httplib2", "requests"}

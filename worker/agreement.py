@@ -16,7 +16,6 @@ from worker.adapters.a1 import col_letter
 from worker.deps import Deps
 from worker.identity import (
     PROTOCOL_RE,
-    IdentityIndex,
     IdentityView,
     key_ident,
     locate,
@@ -27,6 +26,7 @@ from worker.identity import (
 from worker.journal import Journal
 from worker.lifecycle import Problem
 from worker.model import JournalDisagreesError, ParsedRow, mailbox_key
+from worker.packed import IdentityIndex
 from worker.ports import CellValue
 from worker.snapshot import Snapshot
 

@@ -8,16 +8,16 @@ import typing
 from pathlib import Path
 
 from worker.config import Settings, parse_month_day, workday_numbers
-from worker.model import Closure, ConfigError, RecurringHoliday
 from worker.officetime import OfficeCalendar
-from worker.ports import Calendar, Mailer, ResponseSheet
+from worker.settingtypes import Closure, ConfigError, RecurringHoliday
 
 if typing.TYPE_CHECKING:
     # Only a type here: `balcao deadline` and `calendar` never open a journal, so they do
     # not pay for sqlite3 and the journal's imports (~15 ms of their start-up), nor for the
-    # e-mail rendering's (~11 ms).
+    # e-mail rendering's (~11 ms), nor for the request types the ports speak (~12 ms).
     from worker.journal import Journal
     from worker.messages import OfficeInfo, Renderer
+    from worker.ports import Calendar, Mailer, ResponseSheet
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 
@@ -168,8 +168,8 @@ def adapters(s: Settings, *, timeout: float | None = None) -> tuple[ResponseShee
         )
 
     sender(s)  # a bad sender is a configuration error now, not at the first e-mail
-    cal = typing.cast(Calendar, Lazy(make_calendar))
-    mailer = typing.cast(Mailer, Lazy(make_mailer))
+    cal = typing.cast("Calendar", Lazy(make_calendar))
+    mailer = typing.cast("Mailer", Lazy(make_mailer))
     return sheet, cal, mailer
 
 

@@ -135,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return sandbox_main(args_list[1:])
     args = build_parser().parse_args(args_list)
     # Imported once the arguments parse: `balcao --help` never loads the model (~20 ms).
-    from worker.model import BalcaoError, ConfigError, LockHeldError
+    from worker.settingtypes import BalcaoError, ConfigError, LockHeldError
 
     try:
         return _dispatch(args)
@@ -192,7 +192,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         from worker import privacy
 
         return privacy.run(_settings(args.config), args.privacy_command, args)
-    from worker.model import ConfigError
+    from worker.settingtypes import ConfigError
 
     raise ConfigError(f"unknown command {cmd!r}")
 
@@ -218,7 +218,7 @@ def parse_timestamp(text: str, tz_name: str) -> datetime:
     ``25/02/2028 11:00`` → an aware datetime. Raises ConfigError (exit 2) otherwise."""
     from zoneinfo import ZoneInfo
 
-    from worker.model import ConfigError
+    from worker.settingtypes import ConfigError
 
     tz = ZoneInfo(tz_name)
     s = text.strip()
@@ -252,7 +252,7 @@ def cmd_deadline(settings: Settings, timestamps: Sequence[str]) -> int:
 
 def cmd_calendar(settings: Settings, year_text: str) -> int:
     from worker.bootstrap import office_calendar
-    from worker.model import ConfigError, DayKind
+    from worker.settingtypes import ConfigError, DayKind
     from worker.textfmt import weekday_pt
 
     if not re.fullmatch(r"\d{4}", year_text.strip()) or not 1900 <= int(year_text) <= 2100:

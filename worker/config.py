@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from worker.model import AnswerTexts, ColumnTitles, ConfigError, OwnedTitles
+from worker.settingtypes import AnswerTexts, ColumnTitles, ConfigError, OwnedTitles
 
 ENV_PREFIX = "BALCAO__"
 
@@ -79,7 +79,7 @@ class FormSettings:
     spreadsheet_id: str = ""
     worksheet: str = "Respostas ao formulário 1"
     process_since: datetime | None = None
-    # The sample form's titles and answer texts are the defaults (worker.model).
+    # The sample form's titles and answer texts are the defaults (worker.settingtypes).
     columns: ColumnTitles = field(default_factory=ColumnTitles)
     answers: AnswerTexts = field(default_factory=AnswerTexts)
     # Titles of balcao's own columns; a form question must never carry one of them.

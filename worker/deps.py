@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from worker import crashpoints
 from worker.config import Settings
-from worker.identity import IdentityIndex, ShownCells
 from worker.journal import Journal
 from worker.messages import OfficeInfo, Renderer
 from worker.officetime import OfficeCalendar
+from worker.packed import IdentityIndex, ShownCells
 from worker.ports import Calendar, Mailer, ResponseSheet, SheetInfo
 from worker.retry import Retrier, RetryPolicy
 

@@ -18,7 +18,7 @@ from worker import identity, intake, texts
 from worker.adapters.a1 import col_letter
 from worker.deps import Deps
 from worker.effects import Executor
-from worker.identity import ColumnCells, IdentityIndex, locate, ts_ident
+from worker.identity import ColumnCells, locate, ts_ident
 from worker.lifecycle import EventState, MailState, Problem
 from worker.model import (
     AdapterError,
@@ -29,6 +29,7 @@ from worker.model import (
     RequestRecord,
     TickReport,
 )
+from worker.packed import IdentityIndex
 from worker.planners import retention, writeback
 from worker.ports import CellValue, CellWrite
 from worker.snapshot import PROTOCOL, column

@@ -5,16 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import math
 import re
 from array import array
-from bisect import bisect_left, bisect_right
 from collections.abc import Container, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 PROTOCOL_RE = re.compile(r"^BV-(\d{4})-(\d{6,})$")
 _MISSING = object()
+_MAX_GAP = 1_000_000  # a protocol number this far past the highest seen is not indexed
 
 
 def protocol_for(year: int, seq: int) -> str:
@@ -30,20 +29,33 @@ def protocol_seq(text: object) -> int | None:
     return int(m.group(2)) if m else None
 
 
+class _LastParsed:
+    # ``locate`` asks about the same cell's text two or three times in a row (placed? known?
+    # place it): the last answer, kept with the very object asked about. One tuple, swapped
+    # whole, so a reader never pairs one text with another's answer.
+    pair: tuple[object, tuple[int, int] | None] = (None, None)
+
+
 def regular_protocol(text: str) -> tuple[int, int] | None:
     """(year, number) of a protocol exactly as balcao writes it (``protocol_for``), None for
     any other text (a protocol kept as typed). Slicing, not a regex: ``locate`` asks this of
     every row of the sheet."""
+    last = _LastParsed.pair
+    if last[0] is text:
+        return last[1]
+    out: tuple[int, int] | None = None
     if len(text) == 14:
         if text[:3] == "BV-" and text[7] == "-" and text.isascii():
             year, number = text[3:7], text[8:]
             if year.isdigit() and number.isdigit():
-                return int(year), int(number)
-        return None
-    m = PROTOCOL_RE.match(text) if len(text) > 14 else None
-    if m is None or m.group(2)[0] == "0" or not text.isascii():
-        return None  # leading zeros past six digits: not how balcao writes it
-    return int(m.group(1)), int(m.group(2))
+                out = int(year), int(number)
+    elif len(text) > 14:
+        m = PROTOCOL_RE.match(text)
+        # Leading zeros past six digits: not how balcao writes it.
+        if m is not None and m.group(2)[0] != "0" and text.isascii():
+            out = int(m.group(1)), int(m.group(2))
+    _LastParsed.pair = (text, out)
+    return out
 
 
 def ts_key(value: object) -> str | None:
@@ -85,61 +97,6 @@ def staff_mail_id(office_key: str, kind: str, key: str, domain: str) -> str:
 # --------------------------------------------------------------------------- locating rows
 
 
-_EMPTY, _FLOAT, _INT, _PROTOCOL, _OTHER = range(5)
-
-
-class PackedColumn(Sequence[object]):
-    """One sheet column as read, packed: a byte, a double and a code per cell instead of a
-    Python object (numbers, protocols as balcao writes them, and repeated texts such as the
-    statuses are rebuilt on access). The daemon reads four columns of every row each tick; a
-    50,000-row sheet's cells as objects are ~10 MiB, and the allocator keeps what they free
-    scattered among the tick's other objects. Packed, they are ~0.7 MiB in four blocks and
-    the decoded JSON lists are freed at once, right after the read. Empty cells read as ""."""
-
-    def __init__(self, values: Sequence[object]) -> None:
-        n = len(values)
-        kind = self._kind = bytearray(n)
-        num = self._num = array("d", bytes(8 * n))
-        code = self._code = array("I", bytes(4 * n))
-        self._texts: list[object] = []
-        codes: dict[object, int] = {}
-        for i, v in enumerate(values):
-            if isinstance(v, float):
-                kind[i], num[i] = _FLOAT, v
-            elif isinstance(v, int) and not isinstance(v, bool) and -(2**53) < v < 2**53:
-                kind[i], num[i] = _INT, v
-            elif v == "" or v is None:
-                continue
-            else:
-                split = regular_protocol(v) if isinstance(v, str) else None
-                if split is not None:
-                    kind[i], num[i] = _PROTOCOL, split[0] * 1e12 + split[1]
-                    continue
-                c = codes.get(v) if isinstance(v, str) else None
-                if c is None:
-                    c = len(self._texts)
-                    self._texts.append(v)
-                    if isinstance(v, str):
-                        codes[v] = c
-                kind[i], code[i] = _OTHER, c
-
-    def __len__(self) -> int:
-        return len(self._kind)
-
-    def __getitem__(self, i: int) -> object:  # type: ignore[override]
-        k = self._kind[i]
-        if k == _EMPTY:
-            return ""
-        if k == _FLOAT:
-            return self._num[i]
-        if k == _INT:
-            return int(self._num[i])
-        if k == _PROTOCOL:
-            year, number = divmod(int(self._num[i]), 10**12)
-            return protocol_for(year, number)
-        return self._texts[self._code[i]]
-
-
 class ColumnCells(MutableMapping[int, object]):
     """One sheet column as read (a single list), seen as {sheet row: value} for its non-empty
     cells. A dict of 50,000 rows costs megabytes per tick; this costs the list Google sent.
@@ -168,6 +125,13 @@ class ColumnCells(MutableMapping[int, object]):
             raise KeyError(row)
         return v
 
+    def get(self, row: int, default: object = None) -> object:  # type: ignore[override]
+        # Mapping.get goes through a KeyError for every empty cell: slow over 50,000 rows.
+        if row in self._extra:
+            return self._extra[row]
+        v = self._base(row)
+        return default if v is None else v
+
     def __setitem__(self, row: int, value: object) -> None:
         self._extra[row] = value
 
@@ -178,6 +142,12 @@ class ColumnCells(MutableMapping[int, object]):
             found = True
         if not found:
             raise KeyError(row)
+
+    def span(self) -> tuple[int, int] | None:
+        """The first and last rows that may hold a cell (empty ones at the ends included)."""
+        rows = [*self._extra, *((self._first, self._first + len(self._values) - 1)
+                                if self._values else ())]
+        return (min(rows), max(rows)) if rows else None
 
     def __iter__(self) -> Iterator[int]:
         for i, v in enumerate(self._values):
@@ -205,30 +175,26 @@ def key_ident(key: str | None) -> object | None:
 
 
 class RowMap(MutableMapping[str, int]):
-    """protocol → the sheet row where it belongs, for every request of a 50,000-row sheet on
-    each tick: 4 bytes a request in its year's array (as ``IdentityIndex``) instead of a dict
-    of strings and ints, plus a byte per row to answer "is this row placed?" without a set.
-    Protocols kept as typed go to a plain dict."""
+    """protocol → the sheet row where it belongs, for every request of the sheet on each tick:
+    4 bytes a request in an array by protocol number (balcao numbers protocols with one
+    counter across years; the year is kept to check the slot) instead of a dict of strings and
+    ints, plus a byte per row to answer "is this row placed?" without a set. Protocols kept as
+    typed, or whose number another year's protocol holds, go to a plain dict."""
 
     def __init__(self) -> None:
-        self._years: dict[int, array[int]] = {}
+        self._rows = array("i")  # by number: the row, 0 when not placed
+        self._year = array("H")  # by number: the protocol's year
         self._odd: dict[str, int] = {}
-        self._on_row = bytearray()  # how many protocols are placed on each row
+        self._on_row = bytearray()  # by row: how many protocols are placed on it
         self._len = 0
 
-    def _find(self, protocol: object) -> tuple[array[int], int] | None:
-        split = regular_protocol(protocol) if type(protocol) is str else None
-        if split is None:
-            return None
-        rows = self._years.get(split[0])
-        return None if rows is None or split[1] >= len(rows) else (rows, split[1])
-
     def get(self, protocol: object, default: int | None = None) -> int | None:  # type: ignore[override]
-        found = self._find(protocol)
-        if found is None:
-            return self._odd.get(protocol, default) if isinstance(protocol, str) else default
-        row = found[0][found[1]]
-        return row if row else default
+        split = regular_protocol(protocol) if isinstance(protocol, str) else None
+        if split is not None:
+            year, n = split
+            if n < len(self._rows) and self._rows[n] and self._year[n] == year:
+                return self._rows[n]
+        return self._odd.get(protocol, default) if isinstance(protocol, str) else default
 
     def __getitem__(self, protocol: str) -> int:
         row = self.get(protocol)
@@ -240,41 +206,59 @@ class RowMap(MutableMapping[str, int]):
         return self.get(protocol) is not None
 
     def __setitem__(self, protocol: str, row: int) -> None:
-        if protocol in self:
-            del self[protocol]
-        split = regular_protocol(protocol)
-        if split is None or split[1] >= _MAX_GAP + len(self._years.get(split[0], ())) or row < 1:
-            self._odd[protocol] = row
+        split = regular_protocol(protocol)  # once: ``locate`` places every row of the sheet
+        n = split[1] if split is not None else -1
+        if split is not None and n < len(self._rows) and self._rows[n] and self._year[n] == split[0]:
+            self._unplace(self._rows[n])
+            self._rows[n] = 0
+        elif protocol in self._odd:
+            self._unplace(self._odd.pop(protocol))
+        if split is None or row < 1 or n >= len(self._rows) + _MAX_GAP or (
+            n < len(self._rows) and self._rows[n]
+        ):
+            self._odd[protocol] = row  # kept as typed, or another year's number
         else:
-            rows = self._years.setdefault(split[0], array("i"))
-            if split[1] >= len(rows):
-                rows.extend(bytes(4 * (split[1] + 1 - len(rows))))
-            rows[split[1]] = row
+            if n >= len(self._rows):
+                grow = n + 1 - len(self._rows)
+                self._rows.frombytes(bytes(4 * grow))
+                self._year.frombytes(bytes(2 * grow))
+            self._rows[n], self._year[n] = row, split[0]
         if row >= len(self._on_row):
             self._on_row.extend(bytes(row + 1 - len(self._on_row)))
         if row >= 0:
             self._on_row[row] = min(self._on_row[row] + 1, 255)
         self._len += 1
 
-    def __delitem__(self, protocol: str) -> None:
-        found = self._find(protocol)
-        if found is not None and found[0][found[1]]:
-            row = found[0][found[1]]
-            found[0][found[1]] = 0
-        elif protocol in self._odd:
-            row = self._odd.pop(protocol)
-        else:
-            raise KeyError(protocol)
+    def _unplace(self, row: int) -> None:
         if 0 <= row < len(self._on_row) and self._on_row[row]:
             self._on_row[row] -= 1
         self._len -= 1
 
+    def __delitem__(self, protocol: str) -> None:
+        if protocol in self._odd:
+            self._unplace(self._odd.pop(protocol))
+            return
+        split = regular_protocol(protocol)
+        row = self.get(protocol)
+        if split is None or row is None:
+            raise KeyError(protocol)
+        self._rows[split[1]] = 0
+        self._unplace(row)
+
     def __iter__(self) -> Iterator[str]:
-        for year, rows in sorted(self._years.items()):
-            for number, row in enumerate(rows):
-                if row:
-                    yield protocol_for(year, number)
-        yield from list(self._odd)
+        for protocol, _row in self.items():
+            yield protocol
+
+    def items(self) -> Iterator[tuple[str, int]]:  # type: ignore[override]
+        """(protocol, row) pairs without parsing each protocol back (as Mapping's would)."""
+        for n, row in enumerate(self._rows):
+            if row:
+                yield protocol_for(self._year[n], n), row
+        yield from list(self._odd.items())
+
+    def values(self) -> Iterator[int]:  # type: ignore[override]
+        for _protocol, row in self.items():
+            yield row
 
     def __len__(self) -> int:
         return self._len
@@ -333,8 +317,9 @@ def locate(
     skip = set(skip_rows)
     # Flat structures, not sets of 50,000 rows: the idle tick of a large sheet runs this
     # every minute, and its peak memory is what a small office machine must hold.
-    keys_hi = max(max(ts_cells, default=0), max(protocol_cells, default=0))
-    keys_lo = min(min(ts_cells, default=keys_hi), min(protocol_cells, default=keys_hi))
+    spans = [s for s in (_span(ts_cells), _span(protocol_cells)) if s is not None]
+    keys_lo = min((lo for lo, _ in spans), default=0)
+    keys_hi = max((hi for _, hi in spans), default=0)
     rows = range(keys_lo, keys_hi + 1) if keys_hi else range(0)
     claimed = bytearray(keys_hi + 1)
     placed = view.row_of  # protocol → row: a protocol is placed once it has a row
@@ -410,296 +395,12 @@ def _place_by_timestamp(
         claimed[r] = 1
 
 
+def _span(cells: Mapping[int, object]) -> tuple[int, int] | None:
+    """The first and last rows that may hold a cell (a column read: without scanning it)."""
+    if isinstance(cells, ColumnCells):
+        return cells.span()
+    return (min(cells), max(cells)) if cells else None
+
+
 def _cell_str(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
-
-
-_YEAR = 10**12  # a regular protocol's code: year * _YEAR + number
-_MAX_GAP = 1_000_000  # a number this far past the year's highest is kept apart, not indexed
-
-
-def _as_double(ident: object) -> float | None:
-    """A serial-number identity as a double, None for any other (text typed by hand)."""
-    if type(ident) is float or (type(ident) is int and -(2**53) < ident < 2**53):
-        return float(ident)
-    return None
-
-
-class IdentityIndex:
-    """Every journal protocol with its timestamp identity (``ts_ident``), both ways.
-
-    Compact, because a sheet holds tens of thousands of rows and the daemon keeps this between
-    ticks: a regular protocol (``BV-YYYY-NNNNNN``) is a slot of its year's arrays (a byte and a
-    double), serial-number timestamps are one sorted array of doubles with their owners'
-    codes. A dict of 50,000 strings and floats both ways cost ~8 MiB; this costs ~1.3 MiB.
-    Protocols kept as typed and timestamps typed as text (rare) are kept in plain dicts.
-    ``known`` and ``by_ts`` are read-only mappings over it, as ``locate`` takes them."""
-
-    def __init__(self) -> None:
-        self._years: dict[int, tuple[bytearray, array[float]]] = {}  # state, ts by number
-        self._odd: dict[str, object] = {}  # protocols kept as typed → their identity
-        self._odd_names: list[str] = []  # code -(i + 1) ↔ an odd protocol
-        self._odd_codes: dict[str, int] = {}
-        self._count = 0
-        self._ts = array("d")  # serial-number identities, sorted (twins in claim order)
-        self._owner = array("q")  # the protocol code of each
-        self._text_ts: dict[object, str | list[str]] = {}  # other identities → protocol(s)
-        self._twins: set[object] = set()  # identities shared by more than one protocol
-        self.known: Mapping[str, object] = _Known(self)
-        self.by_ts: Mapping[object, str | list[str]] = _ByTs(self)
-
-    @classmethod
-    def load(cls, pairs: Iterable[tuple[str, str | None]]) -> IdentityIndex:
-        index = cls()
-        ts, owner = index._ts, index._owner
-        for protocol, key in pairs:
-            ident = key_ident(key)
-            index._set(protocol, ident)
-            d = _as_double(ident)
-            if d is None:
-                index._add_text(protocol, ident)
-            else:
-                ts.append(d)
-                owner.append(index._code(protocol))
-        # One sort at the end (stable: twins keep claim order), not 50,000 insertions.
-        order = sorted(range(len(ts)), key=ts.__getitem__)
-        index._ts = array("d", (ts[i] for i in order))
-        index._owner = array("q", (owner[i] for i in order))
-        index._twins.update(
-            index._ts[i] for i in range(1, len(index._ts)) if index._ts[i] == index._ts[i - 1]
-        )
-        return index
-
-    @property
-    def twins(self) -> set[object]:
-        """Identities that more than one protocol shares (two submissions in one second)."""
-        return self._twins
-
-    def add(self, protocol: str, ident: object | None) -> None:
-        self._set(protocol, ident)
-        d = _as_double(ident)
-        if d is None:
-            self._add_text(protocol, ident)
-            return
-        i = bisect_right(self._ts, d)
-        if i and self._ts[i - 1] == d:
-            self._twins.add(d)
-        self._ts.insert(i, d)
-        self._owner.insert(i, self._code(protocol))
-
-    def move(self, protocol: str, ident: object | None) -> None:
-        old = self.known.get(protocol)
-        d = _as_double(old)
-        if d is not None:
-            code = self._code(protocol)
-            lo, hi = bisect_left(self._ts, d), bisect_right(self._ts, d)
-            for i in range(lo, hi):
-                if self._owner[i] == code:
-                    del self._ts[i], self._owner[i]
-                    if hi - lo == 2:
-                        self._twins.discard(d)
-                    break
-        elif old is not None:
-            have = self._text_ts.get(old)
-            rest = [p for p in ([have] if isinstance(have, str) else have or []) if p != protocol]
-            if len(rest) > 1:
-                self._text_ts[old] = rest
-            elif rest:
-                self._text_ts[old] = rest[0]
-                self._twins.discard(old)
-            else:
-                self._text_ts.pop(old, None)
-        self.add(protocol, ident)
-
-    # ----------------------------------------------------------------- storage
-
-    def _slot(self, protocol: str) -> tuple[bytearray, array[float], int] | None:
-        split = regular_protocol(protocol)
-        if split is None:
-            return None
-        year, number = split
-        have = self._years.get(year)
-        if have is None:
-            return (bytearray(), array("d"), number) if number < _MAX_GAP else None
-        return (*have, number) if number < len(have[0]) + _MAX_GAP else None
-
-    def _set(self, protocol: str, ident: object | None) -> None:
-        d = _as_double(ident)
-        odd = protocol in self._odd or (d is None and ident is not None)
-        slot = None if odd else self._slot(protocol)
-        if slot is None:
-            self._clear(protocol)  # once kept apart, a protocol stays apart
-            if protocol not in self._odd:
-                self._count += 1
-            self._odd[protocol] = ident
-            return
-        state, ts, number = slot
-        self._years[int(protocol[3:7])] = (state, ts)  # the year of a regular protocol
-        if number >= len(state):
-            grow = number + 1 - len(state)
-            state.extend(bytes(grow))
-            ts.extend([math.nan] * grow)
-        if not state[number]:
-            self._count += 1
-        state[number] = 1 if d is None else 2  # 1: known, without a timestamp
-        ts[number] = math.nan if d is None else d
-
-    def _clear(self, protocol: str) -> None:
-        slot = self._slot(protocol)
-        if slot is not None and slot[2] < len(slot[0]) and slot[0][slot[2]]:
-            slot[0][slot[2]] = 0
-            self._count -= 1
-
-    def _get(self, protocol: str, default: object = _MISSING) -> object:
-        # The hot path of ``locate`` (every row of the sheet): no regex, no allocation.
-        if protocol in self._odd:
-            return self._odd[protocol]
-        split = regular_protocol(protocol)
-        have = self._years.get(split[0]) if split is not None else None
-        if have is None or split is None or split[1] >= len(have[0]):
-            return default
-        state = have[0][split[1]]
-        return default if not state else None if state == 1 else have[1][split[1]]
-
-    def _code(self, protocol: str) -> int:
-        split = None if protocol in self._odd else regular_protocol(protocol)
-        if split is not None:
-            return split[0] * _YEAR + split[1]
-        code = self._odd_codes.get(protocol)
-        if code is None:
-            self._odd_names.append(protocol)
-            code = self._odd_codes[protocol] = -len(self._odd_names)
-        return code
-
-    def _name(self, code: int) -> str:
-        if code < 0:
-            return self._odd_names[-code - 1]
-        return protocol_for(code // _YEAR, code % _YEAR)
-
-    def _add_text(self, protocol: str, ident: object) -> None:
-        if ident is None:
-            return
-        have = self._text_ts.get(ident)
-        if have is None:
-            self._text_ts[ident] = protocol
-        else:
-            self._text_ts[ident] = [have, protocol] if isinstance(have, str) else [*have, protocol]
-            self._twins.add(ident)
-
-    def _owners(self, ident: object) -> str | list[str] | None:
-        d = _as_double(ident)
-        if d is None:
-            return self._text_ts.get(ident) if ident is not None else None
-        lo = bisect_left(self._ts, d)
-        if lo == len(self._ts) or self._ts[lo] != d:
-            return None
-        if d not in self._twins:
-            return self._name(self._owner[lo])
-        return [self._name(self._owner[i]) for i in range(lo, bisect_right(self._ts, d))]
-
-    def _protocols(self) -> Iterator[str]:
-        for year, (state, _ts) in sorted(self._years.items()):
-            for number, s in enumerate(state):
-                if s:
-                    yield protocol_for(year, number)
-        yield from self._odd
-
-    def _idents(self) -> Iterator[object]:
-        last: object = _MISSING
-        for d in self._ts:
-            if d != last:
-                yield d
-                last = d
-        yield from self._text_ts
-
-
-class _Known(Mapping[str, object]):
-    """protocol → its timestamp identity (None when the journal has none)."""
-
-    def __init__(self, index: IdentityIndex) -> None:
-        self._ix = index
-
-    def __getitem__(self, protocol: str) -> object:
-        v = self._ix._get(protocol)
-        if v is _MISSING:
-            raise KeyError(protocol)
-        return v
-
-    def get(self, protocol: str, default: object = None) -> object:  # type: ignore[override]
-        v = self._ix._get(protocol)
-        return default if v is _MISSING else v
-
-    def __contains__(self, protocol: object) -> bool:
-        return isinstance(protocol, str) and self._ix._get(protocol) is not _MISSING
-
-    def __iter__(self) -> Iterator[str]:
-        return self._ix._protocols()
-
-    def __len__(self) -> int:
-        return self._ix._count
-
-
-class _ByTs(Mapping[object, "str | list[str]"]):
-    """timestamp identity → its protocol, or the list of them (claim order) for twins."""
-
-    def __init__(self, index: IdentityIndex) -> None:
-        self._ix = index
-
-    def __getitem__(self, ident: object) -> str | list[str]:
-        v = self._ix._owners(ident)
-        if v is None:
-            raise KeyError(ident)
-        return v
-
-    def get(self, ident: object, default: object = None) -> object:  # type: ignore[override]
-        v = self._ix._owners(ident)
-        return default if v is None else v
-
-    def __contains__(self, ident: object) -> bool:
-        return self._ix._owners(ident) is not None
-
-    def __iter__(self) -> Iterator[object]:
-        return self._ix._idents()
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self._ix._idents())
-
-
-class ShownCells:
-    """What balcao last wrote in `Situação` and `Atendimento` of each request, by protocol
-    number: a byte and a double per request (a dict of 50,000 tuples would cost ~10 MiB of a
-    small office machine's memory between ticks)."""
-
-    def __init__(self) -> None:
-        self._codes: dict[str, int] = {"": 0}
-        self._texts: list[str] = [""]
-        self._status = bytearray()
-        self._appt = array("d")
-
-    def _slot(self, protocol: str) -> int | None:
-        seq = protocol_seq(protocol)
-        if seq is None:
-            return None
-        if seq >= len(self._status):
-            grow = seq + 1 - len(self._status)
-            self._status.extend(bytes(grow))
-            self._appt.extend([math.nan] * grow)
-        return seq
-
-    def set(self, protocol: str, status: str, appt: float | None) -> None:
-        i = self._slot(protocol)
-        if i is None:
-            return
-        code = self._codes.get(status)
-        if code is None and len(self._texts) < 255:
-            code = self._codes[status] = len(self._texts)
-            self._texts.append(status)
-        self._status[i] = code or 0
-        self._appt[i] = math.nan if appt is None else appt
-
-    def get(self, protocol: str) -> tuple[str, float | None]:
-        seq = protocol_seq(protocol)
-        if seq is None or seq >= len(self._status):
-            return "", None
-        appt = self._appt[seq]
-        return self._texts[self._status[seq]], None if math.isnan(appt) else appt

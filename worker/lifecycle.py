@@ -7,6 +7,7 @@ release reads as it is. ``derive_status`` is the one place that decides what sta
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import replace
 from enum import StrEnum
@@ -118,10 +119,12 @@ EVENT_SETTLED: frozenset[str] = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def fold(text: str) -> str:
     """Staff input as compared: trimmed, case- and accent-insensitive.
 
-    ``fold(" Não Compareceu ")`` → ``"nao compareceu"``."""
+    ``fold(" Não Compareceu ")`` → ``"nao compareceu"``. Cached: a tick folds the status of
+    every row, and a sheet's statuses are a handful of texts."""
     decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from worker.model import Closure, DayInfo, DayKind, RecurringHoliday
+from worker.settingtypes import Closure, DayInfo, DayKind, RecurringHoliday
 
 __all__ = ["SEARCH_LIMIT_DAYS", "OfficeCalendar", "easter"]
 

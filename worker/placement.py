@@ -16,9 +16,10 @@ from worker.adapters.a1 import col_letter
 from worker.agreement import TwinResolver
 from worker.deps import Deps
 from worker.effects import AuthPaused, Executor
-from worker.identity import ColumnCells, IdentityIndex, IdentityView, locate
+from worker.identity import ColumnCells, IdentityView, locate
 from worker.journal import JournalError
 from worker.model import AdapterError, RequestRecord
+from worker.packed import IdentityIndex
 from worker.planners import writeback
 from worker.ports import CellWrite
 from worker.snapshot import APPOINTMENT, PROTOCOL, STATUS, TS, Snapshot, column

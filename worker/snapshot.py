@@ -19,7 +19,7 @@ from worker import intake, texts
 from worker.adapters.a1 import col_letter
 from worker.deps import Deps
 from worker.effects import Executor
-from worker.identity import ColumnCells, IdentityView, PackedColumn
+from worker.identity import ColumnCells, IdentityView
 from worker.lifecycle import DROPDOWN, Problem
 from worker.model import (
     AdapterError,
@@ -29,6 +29,7 @@ from worker.model import (
     RowProblem,
     TickReport,
 )
+from worker.packed import PackedColumn
 from worker.ports import CellValue, SheetInfo
 
 log = logging.getLogger("balcao.snapshot")
@@ -51,6 +52,15 @@ class Snapshot:
     hmap: intake.HeaderMap
     timezone: str = "America/Bahia"
     plan_lines: list[str] = field(default_factory=list)
+
+    def rows_showing(self, protocols: set[str]) -> dict[str, int]:
+        """The row showing each of ``protocols`` in `Protocolo` (the last, when several do);
+        only those: a dict of every protocol would be megabytes at 50,000 rows."""
+        rows: dict[str, int] = {}
+        for r, v in self.proto.items():
+            if isinstance(v, str) and v.strip() in protocols:
+                rows[v.strip()] = r
+        return rows
 
     def drop_columns(self) -> None:
         """Free the narrow columns once the tick's plans are made (the write-back reads them

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from worker import intake, slots, texts
 from worker.deps import Deps
 from worker.effects import Executor
-from worker.identity import IdentityView, ShownCells
+from worker.identity import IdentityView
 from worker.lifecycle import FLAGGED, Problem, StaffAction, fold, staff_action
 from worker.model import ChangeSet, EmailSpec, RequestRecord, Slot
+from worker.packed import ShownCells
 from worker.planners import booking, staff
 from worker.snapshot import Snapshot
 from worker.staffops import StaffEffects

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from worker import agreement, identity, intake, slots, statustab, texts
 from worker.deps import Deps, TickState
 from worker.effects import AuthPaused, Executor
-from worker.identity import IdentityIndex, IdentityView
+from worker.identity import IdentityView
 from worker.lifecycle import FLAGGED as FLAGGED_PROBLEMS
 from worker.lifecycle import EventState, MailKind, Problem, Status, is_open_work
 from worker.model import (
@@ -32,6 +32,7 @@ from worker.model import (
     TickReport,
     mailbox_key,
 )
+from worker.packed import IdentityIndex
 from worker.placement import Placement
 from worker.plaintext import plain_text
 from worker.planners import booking, claims
@@ -316,11 +317,7 @@ class Tick:
         manual: dict[str, booking.StaffTime] = {}
         # A time staff typed in `Atendimento` books the request like a manual booking, in
         # either mode; in automatic mode the others get a slot chosen.
-        wanted = {rec.protocol for rec in unbooked}
-        rows = {}  # only the rows wanted: a dict of every protocol is megabytes at 50,000 rows
-        for r, v in snap.proto.items():
-            if isinstance(v, str) and v.strip() in wanted:
-                rows[v.strip()] = r
+        rows = snap.rows_showing({rec.protocol for rec in unbooked})
         rows.update({p: r for p, r in self.placement_rows().items() if p not in rows})
         for rec in unbooked:
             row = rows.get(rec.protocol)

@@ -77,7 +77,8 @@ def test_second_instance_lock_is_refused_and_names_the_holder(tmp_path: Path) ->
 
 
 def test_identity_index_keeps_protocols_sharing_a_timestamp_apart() -> None:
-    from worker.identity import IdentityIndex, locate
+    from worker.identity import locate
+    from worker.packed import IdentityIndex
 
     index = IdentityIndex()
     index.add("BV-2028-000001", 46818.5)

@@ -11,8 +11,9 @@ import pytest
 from worker import intake
 from worker.agreement import unknown_above
 from worker.config import ConfigError, load
-from worker.identity import IdentityIndex, locate
+from worker.identity import locate
 from worker.model import ColumnTitles, OwnedTitles, ParsedRow, mailbox_key
+from worker.packed import IdentityIndex
 from worker.plaintext import plain_text
 from worker.planners import claims
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from worker.adapters.a1 import col_letter
 from worker.identity import (
     ColumnCells,
-    IdentityIndex,
+    RowMap,
     event_id,
     key_ident,
     mail_id,
@@ -17,6 +17,7 @@ from worker.identity import (
     protocol_seq,
     ts_key,
 )
+from worker.packed import IdentityIndex, PackedColumn
 
 
 def test_column_cells_show_only_non_empty_cells_by_sheet_row() -> None:
@@ -55,7 +56,7 @@ def test_message_ids_carry_kind_revision_lead_and_office() -> None:
 
 
 def test_shown_cells_remember_status_and_appointment_by_protocol_number() -> None:
-    from worker.identity import ShownCells
+    from worker.packed import ShownCells
 
     shown = ShownCells()
     assert shown.get("BV-2026-000007") == ("", None)
@@ -164,3 +165,40 @@ def test_identity_index_of_50000_requests_is_small() -> None:
     assert len(index.known) == 50_000
     assert index.by_ts[46000.0 + 7 / 1440] == "BV-2026-000007"
     assert size < 50_000 * 40, f"{size / 2**20:.1f} MiB"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), _PROTOCOLS, st.integers(1, 60)), max_size=40))
+def test_row_map_agrees_with_a_dict(steps: list[tuple[bool, str, int]]) -> None:
+    """Where each protocol sits: placing, moving and removing give a dict's answers, and a
+    row is "placed" exactly while some protocol sits on it (another year's protocol of the
+    same number included)."""
+    rows, plain = RowMap(), dict[str, int]()
+    for remove, protocol, row in steps:
+        if remove and protocol in plain:
+            del rows[protocol], plain[protocol]
+        elif not remove:
+            rows[protocol] = row
+            plain[protocol] = row
+        assert len(rows) == len(plain)
+        assert dict(rows.items()) == plain and sorted(rows) == sorted(plain)
+        for p in plain:
+            assert p in rows and rows[p] == plain[p] and rows.get(p) == plain[p]
+        assert rows.get("BV-2031-000001") is None and "BV-2031-000001" not in rows
+        for r in range(0, 62):
+            assert rows.holds_row(r) == (r in plain.values()), r
+
+
+@given(st.lists(st.one_of(
+    st.none(), st.just(""), st.floats(allow_nan=False), st.integers(-(2**60), 2**60),
+    st.booleans(), _PROTOCOLS, st.sampled_from(["Confirmado", "CANCELAR", " BV-2026-000001"]),
+)))
+def test_packed_column_gives_back_what_was_read(values: list[object]) -> None:
+    """Every cell reads back equal and of the same type (an int stays an int: the journal's
+    timestamp keys are the JSON of the cell as read); empty cells read as ""."""
+    packed = PackedColumn(values)
+    assert len(packed) == len(values)
+    for i, v in enumerate(values):
+        got = packed[i]
+        want = "" if v is None else v
+        assert got == want and type(got) is type(want), (i, v, got)

@@ -1,0 +1,367 @@
+"""Compact tables for a 50,000-row sheet: the columns read each tick, the journal's identity
+index and what balcao last showed staff; no I/O, no clock.
+
+The daemon holds these between ticks or rebuilds them every tick. As Python objects (a str, a
+float and a dict entry per row, both ways) they cost ~10 MiB per column or index at 50,000
+rows, and what a tick frees stays resident, scattered among the objects it keeps. Here a row
+costs a few bytes in arrays indexed by protocol number (balcao numbers protocols with one
+counter across years, so the number alone finds the slot; the year is kept to check it). What
+does not fit (protocols kept as typed by hand, timestamps typed as text) goes to plain dicts:
+rare, and the answers are the same either way (tests compare them with plain dicts).
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+
+from worker.identity import key_ident, protocol_for, regular_protocol
+
+__all__ = ["IdentityIndex", "PackedColumn", "ShownCells"]
+
+_MISSING = object()
+_MAX_GAP = 1_000_000  # a number this far past the highest seen is kept apart, not indexed
+
+
+def _as_double(ident: object) -> float | None:
+    """A serial-number identity as a double, None for any other (text typed by hand)."""
+    if isinstance(ident, float) or (
+        isinstance(ident, int) and not isinstance(ident, bool) and -(2**53) < ident < 2**53
+    ):
+        return float(ident)
+    return None
+
+
+_EMPTY, _FLOAT, _INT, _PROTOCOL, _OTHER = range(5)
+
+
+class PackedColumn(Sequence[object]):
+    """One sheet column as read: a byte, a double and a code per cell instead of an object.
+
+    Numbers, protocols as balcao writes them, and repeated texts (statuses) come back equal
+    to what was read; empty cells read as "". Four columns of a 50,000-row sheet are ~10 MiB
+    as decoded JSON and ~2.6 MiB packed, and the decoded lists are freed right after the read
+    instead of living through the tick."""
+
+    def __init__(self, values: Sequence[object]) -> None:
+        n = len(values)
+        kind = self._kind = bytearray(n)
+        num = self._num = array("d", bytes(8 * n))
+        code = self._code = array("I", bytes(4 * n))
+        self._texts: list[object] = []
+        codes: dict[str, int] = {}
+        for i, v in enumerate(values):
+            if isinstance(v, str):
+                if not v:
+                    continue
+                split = regular_protocol(v)
+                if split is not None:
+                    kind[i], code[i], num[i] = _PROTOCOL, split[0], split[1]
+                    continue
+                c = codes.get(v)
+                if c is None:
+                    c = codes[v] = len(self._texts)
+                    self._texts.append(v)
+                kind[i], code[i] = _OTHER, c
+            elif isinstance(v, float):
+                kind[i], num[i] = _FLOAT, v
+            elif isinstance(v, int) and not isinstance(v, bool) and -(2**53) < v < 2**53:
+                kind[i], num[i] = _INT, v
+            elif v is not None:
+                kind[i], code[i] = _OTHER, len(self._texts)
+                self._texts.append(v)
+
+    def __len__(self) -> int:
+        return len(self._kind)
+
+    def __getitem__(self, i: int) -> object:  # type: ignore[override]
+        k = self._kind[i]
+        if k == _FLOAT:
+            return self._num[i]
+        if k == _PROTOCOL:
+            return protocol_for(self._code[i], int(self._num[i]))
+        if k == _OTHER:
+            return self._texts[self._code[i]]
+        if k == _INT:
+            return int(self._num[i])
+        return ""
+
+
+class IdentityIndex:
+    """Every journal protocol with its timestamp identity (``ts_ident``), both ways.
+
+    A protocol as balcao writes it is a slot by number (a state byte, a double, the year); the
+    serial-number timestamps are one sorted array of doubles with their owners' numbers. A
+    dict of 50,000 strings and floats both ways cost ~8 MiB; this costs ~1.4 MiB.
+    ``known`` and ``by_ts`` are read-only mappings over it, as ``identity.locate`` takes them;
+    ``twins`` the timestamps several requests share (two submissions in one second)."""
+
+    def __init__(self) -> None:
+        self._state = bytearray()  # by number: 0 unknown, 1 known without timestamp, 2 with
+        self._ts = array("d")  # by number: the timestamp
+        self._year = array("H")  # by number: the protocol's year
+        self._odd: dict[str, object] = {}  # protocols kept apart → their identity
+        self._odd_names: list[str] = []  # owner code -(i + 1) ↔ a protocol kept apart
+        self._odd_codes: dict[str, int] = {}
+        self._count = 0
+        self._sorted = array("d")  # serial-number identities, sorted (twins in claim order)
+        self._owner = array("q")  # the owner of each: its number, or a code kept apart
+        self._text_ts: dict[object, str | list[str]] = {}  # other identities → protocol(s)
+        self.twins: set[object] = set()
+        self.known: Mapping[str, object] = _Known(self)
+        self.by_ts: Mapping[object, str | list[str]] = _ByTs(self)
+
+    @classmethod
+    def load(cls, pairs: Iterable[tuple[str, str | None]]) -> IdentityIndex:
+        """From the journal's (protocol, ts_key) pairs in claim order."""
+        index = cls()
+        for protocol, key in pairs:
+            ident = key_ident(key)
+            index._set(protocol, ident)
+            d = _as_double(ident)
+            if d is None:
+                index._add_text(protocol, ident)
+            else:
+                index._sorted.append(d)
+                index._owner.append(index._code(protocol))
+        # One stable sort at the end (twins keep claim order), not 50,000 insertions.
+        ts, owner = index._sorted, index._owner
+        order = sorted(range(len(ts)), key=ts.__getitem__)
+        index._sorted = array("d", (ts[i] for i in order))
+        index._owner = array("q", (owner[i] for i in order))
+        s = index._sorted
+        index.twins.update(s[i] for i in range(1, len(s)) if s[i] == s[i - 1])
+        return index
+
+    def add(self, protocol: str, ident: object | None) -> None:
+        self._set(protocol, ident)
+        d = _as_double(ident)
+        if d is None:
+            self._add_text(protocol, ident)
+            return
+        i = bisect_right(self._sorted, d)
+        if i and self._sorted[i - 1] == d:
+            self.twins.add(d)
+        self._sorted.insert(i, d)
+        self._owner.insert(i, self._code(protocol))
+
+    def move(self, protocol: str, ident: object | None) -> None:
+        """A respondent's edit: the protocol's timestamp is now ``ident``."""
+        old = self.known.get(protocol)
+        d = _as_double(old)
+        if d is not None:
+            code = self._code(protocol)
+            lo, hi = bisect_left(self._sorted, d), bisect_right(self._sorted, d)
+            for i in range(lo, hi):
+                if self._owner[i] == code:
+                    del self._sorted[i], self._owner[i]
+                    if hi - lo == 2:
+                        self.twins.discard(d)
+                    break
+        elif old is not None:
+            have = self._text_ts.get(old)
+            rest = [p for p in ([have] if isinstance(have, str) else have or []) if p != protocol]
+            if len(rest) > 1:
+                self._text_ts[old] = rest
+            elif rest:
+                self._text_ts[old] = rest[0]
+                self.twins.discard(old)
+            else:
+                self._text_ts.pop(old, None)
+        self.add(protocol, ident)
+
+    # ----------------------------------------------------------------- protocol → identity
+
+    def _number(self, protocol: str) -> int | None:
+        """The slot of a protocol as balcao writes it, when it has (or may take) one."""
+        split = regular_protocol(protocol)
+        if split is None:
+            return None
+        year, number = split
+        if number < len(self._state):
+            return number if not self._state[number] or self._year[number] == year else None
+        return number if number < len(self._state) + _MAX_GAP else None
+
+    def _set(self, protocol: str, ident: object | None) -> None:
+        d = _as_double(ident)
+        apart = protocol in self._odd or (d is None and ident is not None)
+        number = None if apart else self._number(protocol)
+        if number is None:
+            self._clear(protocol)  # once kept apart, a protocol stays apart
+            if protocol not in self._odd:
+                self._count += 1
+            self._odd[protocol] = ident
+            return
+        if number >= len(self._state):
+            grow = number + 1 - len(self._state)
+            self._state.extend(bytes(grow))
+            self._ts.frombytes(bytes(8 * grow))
+            self._year.frombytes(bytes(2 * grow))
+        if not self._state[number]:
+            self._count += 1
+        self._state[number] = 1 if d is None else 2
+        self._ts[number] = 0.0 if d is None else d
+        self._year[number] = int(protocol[3:7])
+
+    def _clear(self, protocol: str) -> None:
+        number = self._number(protocol)
+        if number is not None and number < len(self._state) and self._state[number]:
+            self._state[number] = 0
+            self._count -= 1
+
+    def _get(self, protocol: str) -> object:
+        if protocol in self._odd:
+            return self._odd[protocol]
+        split = regular_protocol(protocol)
+        if split is None:
+            return _MISSING
+        year, number = split
+        if number >= len(self._state) or self._year[number] != year:
+            return _MISSING
+        state = self._state[number]
+        return _MISSING if not state else None if state == 1 else self._ts[number]
+
+    def _code(self, protocol: str) -> int:
+        number = None if protocol in self._odd else self._number(protocol)
+        if number is not None:
+            return number
+        code = self._odd_codes.get(protocol)
+        if code is None:
+            self._odd_names.append(protocol)
+            code = self._odd_codes[protocol] = -len(self._odd_names)
+        return code
+
+    def _name(self, code: int) -> str:
+        return self._odd_names[-code - 1] if code < 0 else protocol_for(self._year[code], code)
+
+    def _protocols(self) -> Iterator[str]:
+        for number, state in enumerate(self._state):
+            if state:
+                yield protocol_for(self._year[number], number)
+        yield from list(self._odd)
+
+    # ----------------------------------------------------------------- identity → protocol
+
+    def _add_text(self, protocol: str, ident: object) -> None:
+        if ident is None:
+            return
+        have = self._text_ts.get(ident)
+        if have is None:
+            self._text_ts[ident] = protocol
+        else:
+            self._text_ts[ident] = [have, protocol] if isinstance(have, str) else [*have, protocol]
+            self.twins.add(ident)
+
+    def _owners(self, ident: object) -> str | list[str] | None:
+        d = _as_double(ident)
+        if d is None:
+            return self._text_ts.get(ident) if ident is not None else None
+        lo = bisect_left(self._sorted, d)
+        if lo == len(self._sorted) or self._sorted[lo] != d:
+            return None
+        if d not in self.twins:
+            return self._name(self._owner[lo])
+        return [self._name(self._owner[i]) for i in range(lo, bisect_right(self._sorted, d))]
+
+    def _idents(self) -> Iterator[object]:
+        last: object = _MISSING
+        for d in self._sorted:
+            if d != last:
+                yield d
+                last = d
+        yield from list(self._text_ts)
+
+
+class _Known(Mapping[str, object]):
+    """protocol → its timestamp identity (None when the journal has none)."""
+
+    def __init__(self, index: IdentityIndex) -> None:
+        self._ix = index
+
+    def __getitem__(self, protocol: str) -> object:
+        v = self._ix._get(protocol)
+        if v is _MISSING:
+            raise KeyError(protocol)
+        return v
+
+    def get(self, protocol: str, default: object = None) -> object:  # type: ignore[override]
+        v = self._ix._get(protocol)
+        return default if v is _MISSING else v
+
+    def __contains__(self, protocol: object) -> bool:
+        return isinstance(protocol, str) and self._ix._get(protocol) is not _MISSING
+
+    def __iter__(self) -> Iterator[str]:
+        return self._ix._protocols()
+
+    def __len__(self) -> int:
+        return self._ix._count
+
+
+class _ByTs(Mapping[object, "str | list[str]"]):
+    """timestamp identity → its protocol, or the list of them (claim order) for twins."""
+
+    def __init__(self, index: IdentityIndex) -> None:
+        self._ix = index
+
+    def __getitem__(self, ident: object) -> str | list[str]:
+        v = self._ix._owners(ident)
+        if v is None:
+            raise KeyError(ident)
+        return v
+
+    def get(self, ident: object, default: object = None) -> object:  # type: ignore[override]
+        v = self._ix._owners(ident)
+        return default if v is None else v
+
+    def __contains__(self, ident: object) -> bool:
+        return self._ix._owners(ident) is not None
+
+    def __iter__(self) -> Iterator[object]:
+        return self._ix._idents()
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self._ix._idents())
+
+
+class ShownCells:
+    """What balcao last wrote in `Situação` and `Atendimento` of each request, by protocol
+    number: a status code, a double and the year per request (a dict of 50,000 tuples would
+    cost ~10 MiB of a small office machine's memory between ticks)."""
+
+    def __init__(self) -> None:
+        self._codes: dict[str, int] = {"": 0}
+        self._texts: list[str] = [""]
+        self._status = array("H")
+        self._appt = array("d")
+        self._year = array("H")
+        self._odd: dict[str, tuple[str, float | None]] = {}
+
+    def set(self, protocol: str, status: str, appt: float | None) -> None:
+        split = regular_protocol(protocol)
+        n = split[1] if split is not None else -1
+        if split is None or n >= len(self._status) + _MAX_GAP or (
+            n < len(self._year) and self._year[n] and self._year[n] != split[0]
+        ):
+            self._odd[protocol] = (status, appt)
+            return
+        if n >= len(self._status):
+            grow = n + 1 - len(self._status)
+            self._status.frombytes(bytes(2 * grow))
+            self._appt.extend([math.nan] * grow)
+            self._year.frombytes(bytes(2 * grow))
+        code = self._codes.get(status)
+        if code is None:
+            code = self._codes[status] = len(self._texts)
+            self._texts.append(status)
+        self._status[n], self._year[n] = code, split[0]
+        self._appt[n] = math.nan if appt is None else appt
+
+    def get(self, protocol: str) -> tuple[str, float | None]:
+        split = regular_protocol(protocol)
+        if split is None or split[1] >= len(self._year) or self._year[split[1]] != split[0]:
+            return self._odd.get(protocol, ("", None))
+        appt = self._appt[split[1]]
+        return self._texts[self._status[split[1]]], None if math.isnan(appt) else appt
