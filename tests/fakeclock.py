@@ -28,10 +28,12 @@ def _stamp(at: datetime) -> str:
 
 
 def faked(argv: Sequence[str], at: datetime) -> list[str]:
-    """``argv`` run by the `faketime` command, the clock starting at ``at`` (aware) and
-    running on from there."""
-    assert FAKETIME is not None
-    return [FAKETIME, _stamp(at), *argv]
+    """``argv`` with libfaketime preloaded, the clock starting at ``at`` (aware) and running
+    on from there. Not through the `faketime` command: it names a POSIX semaphore after its
+    own pid and refuses to start ("sem_open: File exists") when one was left behind by an
+    earlier run whose process was killed and whose pid came round again."""
+    assert LIBFAKETIME is not None
+    return ["env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME=@{_stamp(at)}", *argv]
 
 
 def faked_env(env: dict[str, str], at: datetime | None = None) -> dict[str, str]:

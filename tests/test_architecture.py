@@ -60,7 +60,9 @@ DOMAIN: dict[str, set[str]] = {
     "worker.journal.privacy": {"worker.model", "worker.journal"},
     "worker.journal.jobqueries": {"worker.model", "worker.journal"},
     "worker.retry": {"worker.model"},
-    "worker.config": {"worker.settingtypes", "yaml"},
+    "worker.configfile": {"worker.settingtypes", "yaml"},
+    "worker.officeconfig": {"worker.configfile", "worker.settingtypes"},
+    "worker.config": {"worker.settingtypes", "worker.configfile", "worker.officeconfig"},
 }
 VENDOR = {"gspread", "googleapiclient", "google", "google_auth_oauthlib", "google_auth_httplib2",
           "smtplib", "httplib2", "requests"}

@@ -7,7 +7,7 @@ import threading
 import typing
 from pathlib import Path
 
-from worker.config import Settings, parse_month_day, workday_numbers
+from worker.officeconfig import HasOffice, parse_month_day, workday_numbers
 from worker.officetime import OfficeCalendar
 from worker.settingtypes import Closure, ConfigError, RecurringHoliday
 
@@ -15,6 +15,7 @@ if typing.TYPE_CHECKING:
     # Only a type here: `balcao deadline` and `calendar` never open a journal, so they do
     # not pay for sqlite3 and the journal's imports (~15 ms of their start-up), nor for the
     # e-mail rendering's (~11 ms), nor for the request types the ports speak (~12 ms).
+    from worker.config import Settings
     from worker.journal import Journal
     from worker.messages import OfficeInfo, Renderer
     from worker.ports import Calendar, Mailer, ResponseSheet
@@ -43,7 +44,8 @@ class Lazy:
         return getattr(self._target, name)
 
 
-def office_calendar(s: Settings) -> OfficeCalendar:
+def office_calendar(s: HasOffice) -> OfficeCalendar:
+    """The office calendar of the settings (or of ``officeconfig.load``'s two sections)."""
     municipal: list[RecurringHoliday] = []
     extra: list[Closure] = []
     for m in s.calendar.municipal_holidays:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from worker.config import Settings
+    from worker.officeconfig import OfficeConfig
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -134,7 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return sandbox_main(args_list[1:])
     args = build_parser().parse_args(args_list)
-    # Imported once the arguments parse: `balcao --help` never loads the model (~20 ms).
+    # Imported once the arguments parse: `balcao --help` never loads the settings' types.
     from worker.settingtypes import BalcaoError, ConfigError, LockHeldError
 
     try:
@@ -150,14 +151,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAIL
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `balcao calendar 2027 | head`: the reader left early. Not worth a traceback; stdout
+        # goes to /dev/null so the interpreter's own flush at exit does not fail again.
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAIL
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     cmd = args.command
     if cmd == "deadline":
-        return cmd_deadline(_settings(args.config, optional=True), args.timestamps)
+        return cmd_deadline(_office(args.config), args.timestamps)
     if cmd == "calendar":
-        return cmd_calendar(_settings(args.config, optional=True), args.year)
+        return cmd_calendar(_office(args.config), args.year)
     if cmd == "demo":
         from worker.demo import run_demo
 
@@ -197,15 +205,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise ConfigError(f"unknown command {cmd!r}")
 
 
-def _settings(path: str, optional: bool = False) -> Settings:
-    """Load the config; ``optional`` commands fall back to defaults when the default file is absent."""
-    from pathlib import Path
-
+def _settings(path: str) -> Settings:
     from worker import config
 
-    if optional and path == "config.yaml" and not Path(path).exists():
-        return config.load(None)
     return config.load(path)
+
+
+def _office(path: str) -> OfficeConfig:
+    """The office and its calendar alone (the rest of the settings' schema is ~20 ms of
+    start-up); defaults when the default file is absent."""
+    from pathlib import Path
+
+    from worker import officeconfig
+
+    return officeconfig.load(None if path == "config.yaml" and not Path(path).exists() else path)
 
 
 # --------------------------------------------------------------------------- deadline / calendar
@@ -240,7 +253,7 @@ def parse_timestamp(text: str, tz_name: str) -> datetime:
     return dt.replace(tzinfo=tz) if dt.tzinfo is None else dt
 
 
-def cmd_deadline(settings: Settings, timestamps: Sequence[str]) -> int:
+def cmd_deadline(settings: OfficeConfig, timestamps: Sequence[str]) -> int:
     from worker.bootstrap import office_calendar
 
     office = office_calendar(settings)
@@ -250,7 +263,7 @@ def cmd_deadline(settings: Settings, timestamps: Sequence[str]) -> int:
     return EXIT_OK
 
 
-def cmd_calendar(settings: Settings, year_text: str) -> int:
+def cmd_calendar(settings: OfficeConfig, year_text: str) -> int:
     from worker.bootstrap import office_calendar
     from worker.settingtypes import ConfigError, DayKind
     from worker.textfmt import weekday_pt

@@ -1,7 +1,9 @@
 """Configuration: config.yaml + BALCAO__ environment overrides → frozen Settings; every error names its key path.
 
-Nothing here talks to Google or reads the clock. The schema lives in one place (the
-dataclasses below); unknown keys, wrong types and impossible values raise ConfigError.
+Nothing here talks to Google or reads the clock. The schema lives in the dataclasses below and
+in worker.officeconfig (the office and its calendar, which `balcao deadline` loads alone);
+reading the file and the typed conversion are worker.configfile's. Unknown keys, wrong types
+and impossible values raise ConfigError.
 """
 
 from __future__ import annotations
@@ -9,69 +11,26 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Literal
+from zoneinfo import ZoneInfo
 
-import yaml
-
+from worker import configfile, officeconfig
+from worker.officeconfig import (  # noqa: F401  (re-exported: part of the settings' schema)
+    CalendarSettings,
+    ClosureEntry,
+    MunicipalHolidayEntry,
+    OfficeSettings,
+    parse_month_day,
+    workday_numbers,
+)
 from worker.settingtypes import AnswerTexts, ColumnTitles, ConfigError, OwnedTitles
 
-ENV_PREFIX = "BALCAO__"
-
-
 # --------------------------------------------------------------------------- schema
-
-
-@dataclass(frozen=True)
-class ClosureEntry:
-    """An extra closure: ``{date, name, open_from?, open_until?}``; with hours the office is
-    open only then that day."""
-
-    date: date
-    name: str
-    open_from: time | None = None
-    open_until: time | None = None
-
-
-@dataclass(frozen=True)
-class MunicipalHolidayEntry:
-    """A municipal holiday: ``date`` as ``MM-DD`` (every year) or ``YYYY-MM-DD`` (that year only),
-    or ``easter_offset`` in days for movable feasts (Corpus Christi = 60)."""
-
-    name: str
-    date: str | None = None
-    easter_offset: int | None = None
-
-
-@dataclass(frozen=True)
-class OfficeSettings:
-    name: str = "Cartório"
-    timezone: str = "America/Bahia"
-    opens: time = time(8, 0)
-    closes: time = time(17, 0)
-    workdays: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
-    address: str = ""
-    phones: tuple[str, ...] = ()
-    whatsapp: str = ""
-    email: str = ""
-    website: str = ""
-    privacy_policy_url: str = ""
-    # The Google Form citizens book with: the no-show and cancellation e-mails link to it.
-    form_url: str = ""
-
-
-@dataclass(frozen=True)
-class CalendarSettings:
-    carnival_closed: bool = True
-    ash_wednesday_opens: time | None = time(14, 0)
-    municipal_holidays: tuple[MunicipalHolidayEntry, ...] = ()
-    extra_closures: tuple[ClosureEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -255,37 +214,14 @@ class Settings:
 
 # --------------------------------------------------------------------------- loading
 
-# libyaml's safe loader when PyYAML was built with it: the same constructors as
-# yaml.safe_load, ~10x faster on config.yaml (40 ms of every command's start-up otherwise).
-_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def load(path: str | Path | None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read ``path`` (None = defaults only), apply ``BALCAO__`` overrides, validate.
 
     Relative ``journal.path`` and ``google.credentials_file`` are resolved against the
     config file's folder, so the service works whatever its working directory.
     """
-    raw: dict[str, Any] = {}
-    base = Path.cwd()
-    if path is not None:
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from None
-        try:
-            loaded = yaml.load(text, Loader=_YAML_LOADER)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{p}: not valid YAML: {exc}") from None
-        if loaded is None:
-            loaded = {}
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{p}: expected a mapping at the top level, found {_kind(loaded)}")
-        raw = loaded
-        base = p.resolve().parent
-    raw = apply_env(raw, os.environ if environ is None else environ)
-    settings = typing.cast(Settings, _build(Settings, raw, ""))
+    raw, base = configfile.read(path, os.environ if environ is None else environ)
+    settings = typing.cast(Settings, configfile.build(Settings, raw, ""))
     settings = _resolve_paths(settings, base)
     validate(settings)
     since = settings.form.process_since
@@ -296,166 +232,6 @@ def load(path: str | Path | None, environ: Mapping[str, str] | None = None) -> S
             settings, form=dataclasses.replace(settings.form, process_since=since)
         )
     return settings
-
-
-def apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-    """Overlay ``BALCAO__SECTION__KEY=value`` (values parsed as YAML scalars, empty = null)."""
-    out = _deepcopy(raw)
-    for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX):
-            continue
-        parts = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
-        if not all(parts):
-            raise ConfigError(f"environment variable {name}: malformed name (empty key part)")
-        text = environ[name]
-        try:
-            value = None if text == "" else yaml.load(text, Loader=_YAML_LOADER)
-        except yaml.YAMLError:
-            raise ConfigError(f"environment variable {name}: not a YAML scalar: {text!r}") from None
-        node = out
-        for part in parts[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = {}
-                node[part] = child
-            if not isinstance(child, dict):
-                raise ConfigError(f"environment variable {name}: {part} is not a section")
-            node = child
-        node[parts[-1]] = value
-    return out
-
-
-def _deepcopy(d: dict[str, Any]) -> dict[str, Any]:
-    return {k: _deepcopy(v) if isinstance(v, dict) else v for k, v in d.items()}
-
-
-def _kind(v: object) -> str:
-    if v is None:
-        return "null"
-    return {
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        list: "a list",
-        dict: "a mapping",
-    }.get(type(v), type(v).__name__)
-
-
-def _found(v: object) -> str:
-    if isinstance(v, dict | list):
-        return _kind(v)
-    return f"{_kind(v)} {v!r}"
-
-
-_TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-
-
-def _convert(tp: Any, value: Any, path: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        non_null = [a for a in args if a is not type(None)]
-        if len(non_null) == 1:
-            return _convert(non_null[0], value, path)
-        raise AssertionError(f"unsupported union at {path}")
-    if value is None:
-        raise ConfigError(f"{path}: expected {_describe(tp)}, found null")
-    if origin is Literal:
-        if value not in args:
-            choices = " | ".join(str(a) for a in args)
-            raise ConfigError(f"{path}: expected one of {choices}, found {_found(value)}")
-        return value
-    if origin is tuple:
-        if not isinstance(value, list):
-            raise ConfigError(f"{path}: expected a list, found {_found(value)}")
-        return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{path}: expected a mapping, found {_found(value)}")
-        return _build(tp, value, path)
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: expected true or false, found {_found(value)}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: expected an integer, found {_found(value)}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{path}: expected a number, found {_found(value)}")
-        return float(value)
-    if tp is str:
-        if isinstance(value, bool | dict | list) or value is None:
-            raise ConfigError(f"{path}: expected a string, found {_found(value)}")
-        # YAML turns 12345 into an int; an id or a phone written bare is still meant as text.
-        return str(value)
-    if tp is time:
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
-            # YAML 1.1 reads an unquoted 08:00 as the sexagesimal integer 480.
-            return time(value // 60, value % 60)
-        m = _TIME_RE.match(str(value)) if isinstance(value, str) else None
-        if not m:
-            raise ConfigError(f"{path}: expected a time HH:MM, found {_found(value)}")
-        return time(int(m.group(1)), int(m.group(2)))
-    if tp is date:
-        if isinstance(value, date) and not isinstance(value, datetime):
-            return value
-        if isinstance(value, str):
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                pass
-        raise ConfigError(f"{path}: expected a date YYYY-MM-DD, found {_found(value)}")
-    if tp is datetime:
-        if isinstance(value, datetime):
-            return value
-        if isinstance(value, date):
-            return datetime(value.year, value.month, value.day)
-        if isinstance(value, str):
-            try:
-                return datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                pass
-        raise ConfigError(
-            f"{path}: expected a date-time like 2026-12-01T08:00:00-03:00, found {_found(value)}"
-        )
-    raise AssertionError(f"unsupported type {tp!r} at {path}")
-
-
-def _describe(tp: Any) -> str:
-    if typing.get_origin(tp) is tuple:
-        return "a list"
-    if dataclasses.is_dataclass(tp):
-        return "a mapping"
-    return {
-        bool: "true or false",
-        int: "an integer",
-        float: "a number",
-        str: "a string",
-        time: "a time HH:MM",
-        date: "a date YYYY-MM-DD",
-        datetime: "a date-time",
-    }.get(tp, str(tp))
-
-
-def _build(cls: Any, raw: dict[str, Any], path: str) -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    for key in raw:
-        if key not in names:
-            where = f"{path}.{key}" if path else str(key)
-            allowed = ", ".join(sorted(names))
-            raise ConfigError(f"{where}: unknown key (allowed here: {allowed})")
-    kwargs = {}
-    for f in dataclasses.fields(cls):
-        if f.name in raw:
-            sub = f"{path}.{f.name}" if path else f.name
-            kwargs[f.name] = _convert(hints[f.name], raw[f.name], sub)
-    return cls(**kwargs)
 
 
 def _resolve_paths(s: Settings, base: Path) -> Settings:
@@ -470,9 +246,6 @@ def _resolve_paths(s: Settings, base: Path) -> Settings:
     )
 
 
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
 def _validate_owned_columns(form: FormSettings) -> None:
     problem = form.owned_columns.conflict(form.columns)
     if problem:
@@ -483,72 +256,11 @@ def validate(s: Settings) -> None:
     """Cross-field and range checks the type system cannot express; each error names the key
     path, what was expected and what was found."""
     _validate_owned_columns(s.form)
-    _validate_office(s)
-    _validate_calendar(s)
+    officeconfig.validate(s)
     _validate_intake_and_scheduling(s)
     _validate_mail_and_service(s)
     _validate_privacy(s)
     _validate_jobs(s)
-
-
-def _validate_office(s: Settings) -> None:
-    try:
-        ZoneInfo(s.office.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"office.timezone: expected an IANA time zone such as America/Bahia, "
-            f"found {s.office.timezone!r}"
-        ) from None
-    if s.office.closes <= s.office.opens:
-        raise ConfigError(
-            f"office.closes: expected a time after office.opens ({s.office.opens:%H:%M}), "
-            f"found {s.office.closes:%H:%M}"
-        )
-    for i, d in enumerate(s.office.workdays):
-        if d not in _WEEKDAYS:
-            raise ConfigError(
-                f"office.workdays[{i}]: expected one of {', '.join(_WEEKDAYS)}, found {d!r}"
-            )
-    if not s.office.workdays:
-        raise ConfigError("office.workdays: expected at least one day, found an empty list")
-    if s.office.form_url and not re.fullmatch(r"https://[^\s\"'<>]+", s.office.form_url):
-        # It becomes a link in e-mails: only a plain https address may.
-        raise ConfigError(
-            f"office.form_url: expected an https:// address (the form's link), "
-            f"found {s.office.form_url!r}"
-        )
-
-
-def _validate_calendar(s: Settings) -> None:
-    ash = s.calendar.ash_wednesday_opens
-    if ash is not None and not (s.office.opens <= ash < s.office.closes):
-        raise ConfigError(
-            f"calendar.ash_wednesday_opens: expected a time between office.opens and "
-            f"office.closes, found {ash:%H:%M}"
-        )
-    for i, c in enumerate(s.calendar.extra_closures):
-        p = f"calendar.extra_closures[{i}]"
-        if not c.name.strip():
-            raise ConfigError(f"{p}.name: expected a non-empty name, found {c.name!r}")
-        lo = c.open_from or s.office.opens
-        hi = c.open_until or s.office.closes
-        if hi <= lo:
-            raise ConfigError(
-                f"{p}.open_until: expected a time after open_from ({lo:%H:%M}), found {hi:%H:%M}"
-            )
-    for i, m in enumerate(s.calendar.municipal_holidays):
-        p = f"calendar.municipal_holidays[{i}]"
-        if (m.date is None) == (m.easter_offset is None):
-            raise ConfigError(
-                f"{p}: expected exactly one of date (MM-DD or YYYY-MM-DD) or easter_offset, "
-                f"found {'both' if m.date else 'neither'}"
-            )
-        if m.date is not None and parse_month_day(m.date) is None:
-            raise ConfigError(f"{p}.date: expected MM-DD or YYYY-MM-DD, found {m.date!r}")
-        if m.easter_offset is not None and not -100 <= m.easter_offset <= 100:
-            raise ConfigError(
-                f"{p}.easter_offset: expected days between -100 and 100, found {m.easter_offset}"
-            )
 
 
 def _validate_intake_and_scheduling(s: Settings) -> None:
@@ -665,19 +377,3 @@ def _positive(path: str, value: int, zero: bool = False) -> None:
         raise ConfigError(f"{path}: expected an integer {bound}, found {value}")
 
 
-def parse_month_day(text: str) -> tuple[int | None, int, int] | None:
-    """``"06-24"`` → (None, 6, 24); ``"2027-06-24"`` → (2027, 6, 24); anything else → None."""
-    m = re.fullmatch(r"(?:(\d{4})-)?(\d{2})-(\d{2})", text.strip())
-    if not m:
-        return None
-    year = int(m.group(1)) if m.group(1) else None
-    month, day = int(m.group(2)), int(m.group(3))
-    try:
-        date(year or 2000, month, day)  # 2000 is a leap year: 02-29 recurs
-    except ValueError:
-        return None
-    return year, month, day
-
-
-def workday_numbers(s: Settings) -> frozenset[int]:
-    return frozenset(_WEEKDAYS.index(d) for d in s.office.workdays)

@@ -140,3 +140,42 @@ def test_unreadable_or_invalid_yaml_is_a_configuration_error(tmp_path: Path) -> 
 def test_unquoted_times_read_by_yaml_as_sexagesimal_still_mean_hh_mm(tmp_path: Path) -> None:
     s = load_yaml(tmp_path, "office:\n  opens: 08:00\n  closes: 17:30\n")
     assert (s.office.opens, s.office.closes) == (time(8), time(17, 30))
+
+
+def test_the_loader_knows_every_section_of_the_settings() -> None:
+    """`officeconfig` refuses unknown top-level keys by configfile.SECTIONS: it must name
+    exactly the sections Settings has, or a section would be refused (or a typo accepted)."""
+    import dataclasses
+
+    from worker import configfile
+
+    assert set(configfile.SECTIONS) == {f.name for f in dataclasses.fields(config.Settings)}
+
+
+def test_the_office_alone_loads_as_the_whole_settings_do(tmp_path: Path) -> None:
+    """`balcao deadline` and `calendar` load office: and calendar: alone (officeconfig.load):
+    the same values, overrides and checks as config.load, and a misspelt section is still an
+    error; the other sections are not judged there (run and check do)."""
+    from worker import officeconfig
+
+    env = {"BALCAO__OFFICE__CLOSES": "16:00", "BALCAO__POLL__INTERVAL_SECONDS": "15"}
+    whole = config.load(REPO / "config.yaml", env)
+    alone = officeconfig.load(REPO / "config.yaml", env)
+    assert (alone.office, alone.calendar) == (whole.office, whole.calendar)
+    assert alone.office.closes == time(16)
+    path = tmp_path / "config.yaml"
+    path.write_text("office:\n  closes: '07:00'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"office\.closes: expected a time after office\.opens"):
+        officeconfig.load(path, {})
+    path.write_text("ofice:\n  closes: '16:00'\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="ofice: unknown key"):
+        officeconfig.load(path, {})
+    path.write_text("calendar:\n  extra_closures:\n    - {date: 2027-13-01, name: X}\n",
+                    encoding="utf-8")
+    for loader in (officeconfig.load, config.load):  # PyYAML's own ValueError, too
+        with pytest.raises(ConfigError, match=r"not valid YAML: month must be in 1\.\.12"):
+            loader(path, {})
+    path.write_text("mail:\n  daily_limit: lots\n", encoding="utf-8")
+    assert officeconfig.load(path, {}).office == whole.office.__class__()
+    with pytest.raises(ConfigError, match=r"mail\.daily_limit"):
+        config.load(path, {})
