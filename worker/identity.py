@@ -126,11 +126,16 @@ class ColumnCells(MutableMapping[int, object]):
         return v
 
     def get(self, row: int, default: object = None) -> object:  # type: ignore[override]
-        # Mapping.get goes through a KeyError for every empty cell: slow over 50,000 rows.
-        if row in self._extra:
+        # Mapping.get goes through a KeyError for every empty cell, and ``locate`` asks this
+        # of every row of the sheet: the lookup written out.
+        if self._extra and row in self._extra:
             return self._extra[row]
-        v = self._base(row)
-        return default if v is None else v
+        i = row - self._first
+        if 0 <= i < len(self._values) and (not self._removed or row not in self._removed):
+            v = self._values[i]
+            if v is not None and v != "":
+                return v
+        return default
 
     def __setitem__(self, row: int, value: object) -> None:
         self._extra[row] = value
@@ -158,7 +163,17 @@ class ColumnCells(MutableMapping[int, object]):
         yield from self._extra
 
     def __len__(self) -> int:
-        return sum(1 for _ in self)
+        filled = getattr(self._values, "filled", None)  # a PackedColumn counts in C
+        if filled is None:
+            return sum(1 for _ in self)
+        shadowed = {r for r in (*self._extra, *self._removed) if self._read(r) is not None}
+        return int(filled()) - len(shadowed) + len(self._extra)
+
+    def _read(self, row: int) -> object | None:
+        """The cell as read, whatever was set or deleted since."""
+        i = row - self._first
+        v = self._values[i] if 0 <= i < len(self._values) else None
+        return None if v is None or v == "" else v
 
 
 def ts_ident(value: object) -> object | None:

@@ -76,6 +76,10 @@ class PackedColumn(Sequence[object]):
     def __len__(self) -> int:
         return len(self._kind)
 
+    def filled(self) -> int:
+        """How many cells are not empty."""
+        return len(self._kind) - self._kind.count(_EMPTY)
+
     def __getitem__(self, i: int) -> object:  # type: ignore[override]
         k = self._kind[i]
         if k == _FLOAT:

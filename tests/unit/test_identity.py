@@ -202,3 +202,23 @@ def test_packed_column_gives_back_what_was_read(values: list[object]) -> None:
         got = packed[i]
         want = "" if v is None else v
         assert got == want and type(got) is type(want), (i, v, got)
+
+
+@given(
+    st.lists(st.one_of(st.just(""), st.none(), st.floats(0, 1e6), _PROTOCOLS, st.just("Confirmado"))),
+    st.lists(st.tuples(st.booleans(), st.integers(0, 30), st.sampled_from([1.5, "x", ""]))),
+)
+def test_column_cells_over_a_packed_column_answer_as_over_the_list(
+    values: list[object], changes: list[tuple[bool, int, object]]
+) -> None:
+    """The tick's columns are packed; with the tail's cells set over them and rows deleted,
+    every answer (get, in, iteration, len) is the one the plain list gives."""
+    plain, packed = ColumnCells(list(values)), ColumnCells(PackedColumn(values))
+    for delete, row, value in changes:
+        for cells in (plain, packed):
+            if delete:
+                cells.pop(row, None)
+            else:
+                cells[row] = value
+        assert dict(packed) == dict(plain) and len(packed) == len(plain)
+        assert all(packed.get(r, "-") == plain.get(r, "-") for r in range(0, 35))
