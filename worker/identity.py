@@ -314,8 +314,8 @@ def locate(
     """Match sheet rows to known requests by protocol and timestamp, never by row number.
 
     ``known`` maps each journal protocol to its timestamp identity (``ts_ident``), ``by_ts``
-    the other way round (a protocol, or a list of them when several share one timestamp);
-    plain values, not objects, because a sheet holds tens of thousands.
+    the other way round (a protocol, or a list of them when several share one timestamp):
+    ``worker.packed.IdentityIndex``'s compact mappings, or plain dicts.
 
     - A row whose protocol cell names a known request with the same timestamp is in place.
     - A row whose timestamp belongs to a known request but shows another or no protocol lost

@@ -57,7 +57,7 @@ class PackedColumn(Sequence[object]):
                 if not v:
                     continue
                 split = regular_protocol(v)
-                if split is not None:
+                if split is not None and split[1] < 2**53:  # a double holds it exactly
                     kind[i], code[i], num[i] = _PROTOCOL, split[0], split[1]
                     continue
                 c = codes.get(v)

@@ -103,7 +103,10 @@ class _PlainIndex:
 
 _PROTOCOLS = st.one_of(
     st.builds(protocol_for, st.sampled_from([2025, 2026]), st.integers(1, 40)),
-    st.sampled_from(["BV-2026-0000007", "typed by hand", "BV-26-1", "BV-2026-999999999"]),
+    st.sampled_from([
+        "BV-2026-0000007", "typed by hand", "BV-26-1", "BV-2026-999999999",
+        "BV-2026-123456789012345678901",
+    ]),
 )
 # Serial numbers (float or int, as JSON gives them back), text typed by hand, no timestamp.
 _IDENTS = st.one_of(
