@@ -222,26 +222,35 @@ class RowMap(MutableMapping[str, int]):
 
     def __setitem__(self, protocol: str, row: int) -> None:
         split = regular_protocol(protocol)  # once: ``locate`` places every row of the sheet
+        rows, on_row = self._rows, self._on_row
+        if (
+            split is not None and 0 < row < len(on_row) and split[1] < len(rows)
+            and not rows[split[1]] and not (self._odd and protocol in self._odd)
+        ):
+            # The usual case, a protocol placed for the first time: nothing to undo or grow.
+            rows[split[1]], self._year[split[1]] = row, split[0]
+            if on_row[row] < 255:
+                on_row[row] += 1
+            self._len += 1
+            return
         n = split[1] if split is not None else -1
-        if split is not None and n < len(self._rows) and self._rows[n] and self._year[n] == split[0]:
-            self._unplace(self._rows[n])
-            self._rows[n] = 0
+        if split is not None and n < len(rows) and rows[n] and self._year[n] == split[0]:
+            self._unplace(rows[n])
+            rows[n] = 0
         elif protocol in self._odd:
             self._unplace(self._odd.pop(protocol))
-        if split is None or row < 1 or n >= len(self._rows) + _MAX_GAP or (
-            n < len(self._rows) and self._rows[n]
-        ):
+        if split is None or row < 1 or n >= len(rows) + _MAX_GAP or (n < len(rows) and rows[n]):
             self._odd[protocol] = row  # kept as typed, or another year's number
         else:
-            if n >= len(self._rows):
-                grow = n + 1 - len(self._rows)
-                self._rows.frombytes(bytes(4 * grow))
+            if n >= len(rows):
+                grow = max(n + 1, 2 * len(rows)) - len(rows)  # doubling: few re-allocations
+                rows.frombytes(bytes(4 * grow))
                 self._year.frombytes(bytes(2 * grow))
-            self._rows[n], self._year[n] = row, split[0]
-        if row >= len(self._on_row):
-            self._on_row.extend(bytes(row + 1 - len(self._on_row)))
+            rows[n], self._year[n] = row, split[0]
+        if row >= len(on_row):
+            on_row.extend(bytes(max(row + 1, 2 * len(on_row)) - len(on_row)))
         if row >= 0:
-            self._on_row[row] = min(self._on_row[row] + 1, 255)
+            on_row[row] = min(on_row[row] + 1, 255)
         self._len += 1
 
     def _unplace(self, row: int) -> None:
