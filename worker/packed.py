@@ -76,6 +76,14 @@ class PackedColumn(Sequence[object]):
     def __len__(self) -> int:
         return len(self._kind)
 
+    def __eq__(self, other: object) -> bool:
+        # It stands in for the list Google sent: equal to that list.
+        if isinstance(other, PackedColumn | list | tuple):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
     def filled(self) -> int:
         """How many cells are not empty."""
         return len(self._kind) - self._kind.count(_EMPTY)

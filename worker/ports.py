@@ -41,11 +41,12 @@ class ResponseSheet(Protocol):
 
     def read(
         self, ranges: Sequence[str], *, by_column: bool = False
-    ) -> list[list[list[CellValue]]]:
+    ) -> list[list[Sequence[CellValue]]]:
         """ONE values.batchGet of A1 ranges inside the worksheet (e.g. ``"1:1"``, ``"A2:A"``,
         ``"A120:Z"``), UNFORMATTED_VALUE + SERIAL_NUMBER. Each result is the list of rows of that
         range (``by_column``: the list of its columns, Google's majorDimension=COLUMNS, far
-        lighter for long narrow ranges), trailing empties trimmed as Google does (ragged)."""
+        lighter for long narrow ranges; an adapter may hand them packed, as
+        ``worker.packed.PackedColumn``), trailing empties trimmed as Google does (ragged)."""
         ...
 
     def write(self, cells: Sequence[CellWrite]) -> None:

@@ -153,7 +153,7 @@ class SheetReader:
 
     def _snapshot(
         self, header: list[CellValue], hmap: intake.HeaderMap, cols: dict[str, int],
-        narrow: list[str], results: list[list[list[CellValue]]],
+        narrow: list[str], results: list[list[Sequence[CellValue]]],
         tail_rows: list[list[CellValue]], read_from: int, tail_start: int, info: SheetInfo,
     ) -> Snapshot:
         tail = {
@@ -190,7 +190,7 @@ class SheetReader:
             return  # the usual path creates them and reads the sheet
         self.d.state.columns = {**hmap.fields, **hmap.owned}
 
-    def _read_ranges(self, ranges: list[str]) -> list[list[list[CellValue]]]:
+    def _read_ranges(self, ranges: list[str]) -> list[list[Sequence[CellValue]]]:
         # Column-major: the long narrow identity columns come as one list each, not one list
         # per row (half the bytes and a fraction of the memory on a sheet of 50,000 rows).
         return self.exe.call(lambda: self.d.sheet.read(ranges, by_column=True), "sheets read")
@@ -293,12 +293,16 @@ def poison_row(
     )
 
 
-def column(columns: list[list[CellValue]]) -> Sequence[CellValue]:
-    """The values of a one-column range read column-major (empty when the column is)."""
-    return PackedColumn(columns[0]) if columns else []  # type: ignore[return-value]
+def column(columns: Sequence[Sequence[CellValue]]) -> Sequence[CellValue]:
+    """The values of a one-column range read column-major (empty when the column is),
+    packed (the Sheets adapter already packs them as it decodes the answer)."""
+    if not columns:
+        return []
+    first = columns[0]
+    return first if isinstance(first, PackedColumn) else PackedColumn(first)  # type: ignore[return-value]
 
 
-def rows_of(columns: list[list[CellValue]]) -> list[list[CellValue]]:
+def rows_of(columns: Sequence[Sequence[CellValue]]) -> list[list[CellValue]]:
     """A range read column-major, back as rows (short: only the tail is read this way)."""
     height = max((len(c) for c in columns), default=0)
     return [[c[i] if i < len(c) else "" for c in columns] for i in range(height)]

@@ -201,6 +201,7 @@ def test_packed_column_gives_back_what_was_read(values: list[object]) -> None:
     timestamp keys are the JSON of the cell as read); empty cells read as ""."""
     packed = PackedColumn(values)
     assert len(packed) == len(values)
+    assert packed == ["" if v is None else v for v in values]
     for i, v in enumerate(values):
         got = packed[i]
         want = "" if v is None else v

@@ -10,10 +10,12 @@ import requests
 from google.auth.transport.requests import AuthorizedSession, Request
 from gspread.client import Client
 from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_VALUES_BATCH_URL
 from gspread.utils import absolute_range_name, rowcol_to_a1
 
 from worker.adapters.errors import classify, for_response_sheet
 from worker.model import AdapterError
+from worker.packed import PackedColumn
 from worker.ports import CellValue, CellWrite, SheetInfo
 
 T = TypeVar("T")
@@ -66,6 +68,15 @@ def http_client_class(api_endpoint: str | None, timeout: float) -> type[HTTPClie
             return super().request(method, endpoint, *args, **kwargs)
 
     return _HTTPClient
+
+
+def _packed_columns(obj: dict[str, Any]) -> dict[str, Any]:
+    """``json`` object hook: a ValueRange read column-major, its columns packed the moment it
+    is decoded (before the next range is), each cell read back as Google sent it."""
+    values = obj.get("values")
+    if obj.get("majorDimension") == "COLUMNS" and isinstance(values, list):
+        obj["values"] = [PackedColumn(col) if isinstance(col, list) else col for col in values]
+    return obj
 
 
 class GoogleSheet:
@@ -123,23 +134,25 @@ class GoogleSheet:
 
     def read(
         self, ranges: Sequence[str], *, by_column: bool = False
-    ) -> list[list[list[CellValue]]]:
+    ) -> list[list[Sequence[CellValue]]]:
         if not ranges:
             return []
         absolute = [absolute_range_name(self.worksheet, r) for r in ranges]
-        body = self._sheet_call(
-            "sheets values.batchGet",
-            False,
-            lambda: self._http.values_batch_get(
-                self.spreadsheet_id,
-                absolute,
-                params={
-                    "valueRenderOption": "UNFORMATTED_VALUE",
-                    "dateTimeRenderOption": "SERIAL_NUMBER",
-                    "majorDimension": "COLUMNS" if by_column else "ROWS",
-                },
-            ),
-        )
+        params: dict[str, Any] = {
+            "valueRenderOption": "UNFORMATTED_VALUE",
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+            "majorDimension": "COLUMNS" if by_column else "ROWS",
+            "ranges": absolute,
+        }
+
+        def batch_get() -> Any:
+            # gspread's values_batch_get with a hook: column-major ranges are packed as each
+            # is decoded, so a 50,000-row read never holds more than one column as objects.
+            r = self._http.request("get", SPREADSHEET_VALUES_BATCH_URL % self.spreadsheet_id,
+                                   params=params)
+            return r.json(object_hook=_packed_columns if by_column else None)
+
+        body = self._sheet_call("sheets values.batchGet", False, batch_get)
         value_ranges = body.get("valueRanges", [])
         if len(value_ranges) != len(ranges):
             raise AdapterError(

@@ -105,11 +105,12 @@ class MemorySheet(_Faults):
 
     def read(
         self, ranges: Sequence[str], *, by_column: bool = False
-    ) -> list[list[list[CellValue]]]:
+    ) -> list[list[Sequence[CellValue]]]:
         fault = self._enter("read", tuple(ranges))
-        out = [self._read_one(r) for r in ranges]
-        if by_column:
-            out = [_columns_of(rows) for rows in out]
+        rows = [self._read_one(r) for r in ranges]
+        out: list[list[Sequence[CellValue]]] = (
+            [list(_columns_of(r)) for r in rows] if by_column else [list(r) for r in rows]
+        )
         self._exit(fault)
         return out
 
