@@ -9,7 +9,7 @@ import re
 from array import array
 from collections.abc import Container, Iterable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 PROTOCOL_RE = re.compile(r"^BV-(\d{4})-(\d{6,})$")
 _MISSING = object()
@@ -189,26 +189,71 @@ def key_ident(key: str | None) -> object | None:
     return None if key is None else json.loads(key)
 
 
+class NumberSlots:
+    """Slots by protocol number for tables kept per request (``RowMap`` here, the identity
+    index and the shown cells in worker.packed): balcao numbers protocols with one counter
+    across years, so the number alone finds a slot, and the year kept in it says whose it is
+    (0: free). A protocol gets none (the caller keeps it apart, in a dict) when it is not
+    written as balcao writes it, when another year's protocol holds its number, or when its
+    number is far past the highest (a typed ``BV-2026-900000000`` must not allocate 900 M
+    slots). ``columns``: the caller's arrays, one value per slot, grown with the years."""
+
+    def __init__(self, *columns: array[Any]) -> None:
+        self.year = array("H")
+        self._columns = columns
+
+    def find(self, protocol: object) -> int | None:
+        """The slot this very protocol holds, if any."""
+        split = regular_protocol(protocol) if isinstance(protocol, str) else None
+        if split is None or split[1] >= len(self.year) or self.year[split[1]] != split[0]:
+            return None
+        return split[1]
+
+    def claim(self, protocol: str) -> tuple[int, bool] | None:
+        """(the slot the protocol holds or now takes, True when it was free), or None."""
+        split = regular_protocol(protocol)
+        if split is None:
+            return None
+        year, n = split
+        if n >= len(self.year):
+            if n >= len(self.year) + _MAX_GAP:
+                return None
+            grow = max(n + 1, 2 * len(self.year)) - len(self.year)  # doubling: few copies
+            for col in (self.year, *self._columns):
+                col.frombytes(bytes(col.itemsize * grow))
+        have = self.year[n]
+        if have and have != year:
+            return None
+        self.year[n] = year
+        return n, not have
+
+    def release(self, n: int) -> None:
+        self.year[n] = 0
+
+    def held(self) -> Iterator[tuple[int, str]]:
+        """(slot, protocol) of every slot held, by number."""
+        for n, year in enumerate(self.year):
+            if year:
+                yield n, protocol_for(year, n)
+
+
 class RowMap(MutableMapping[str, int]):
     """protocol → the sheet row where it belongs, for every request of the sheet on each tick:
-    4 bytes a request in an array by protocol number (balcao numbers protocols with one
-    counter across years; the year is kept to check the slot) instead of a dict of strings and
-    ints, plus a byte per row to answer "is this row placed?" without a set. Protocols kept as
-    typed, or whose number another year's protocol holds, go to a plain dict."""
+    4 bytes a request in a slot by protocol number (``NumberSlots``) instead of a dict of
+    strings and ints, plus a byte per row to answer "is this row placed?" without a set.
+    Protocols kept as typed, or whose number another year's protocol holds, go to a dict."""
 
     def __init__(self) -> None:
-        self._rows = array("i")  # by number: the row, 0 when not placed
-        self._year = array("H")  # by number: the protocol's year
+        self._rows = array("i")  # by slot: the row
+        self._slots = NumberSlots(self._rows)
         self._odd: dict[str, int] = {}
         self._on_row = bytearray()  # by row: how many protocols are placed on it
         self._len = 0
 
     def get(self, protocol: object, default: int | None = None) -> int | None:  # type: ignore[override]
-        split = regular_protocol(protocol) if isinstance(protocol, str) else None
-        if split is not None:
-            year, n = split
-            if n < len(self._rows) and self._rows[n] and self._year[n] == year:
-                return self._rows[n]
+        n = self._slots.find(protocol)
+        if n is not None:
+            return self._rows[n]
         return self._odd.get(protocol, default) if isinstance(protocol, str) else default
 
     def __getitem__(self, protocol: str) -> int:
@@ -221,36 +266,21 @@ class RowMap(MutableMapping[str, int]):
         return self.get(protocol) is not None
 
     def __setitem__(self, protocol: str, row: int) -> None:
-        split = regular_protocol(protocol)  # once: ``locate`` places every row of the sheet
-        rows, on_row = self._rows, self._on_row
-        if (
-            split is not None and 0 < row < len(on_row) and split[1] < len(rows)
-            and not rows[split[1]] and not (self._odd and protocol in self._odd)
-        ):
-            # The usual case, a protocol placed for the first time: nothing to undo or grow.
-            rows[split[1]], self._year[split[1]] = row, split[0]
-            if on_row[row] < 255:
-                on_row[row] += 1
-            self._len += 1
-            return
-        n = split[1] if split is not None else -1
-        if split is not None and n < len(rows) and rows[n] and self._year[n] == split[0]:
-            self._unplace(rows[n])
-            rows[n] = 0
-        elif protocol in self._odd:
+        if self._odd and protocol in self._odd:
             self._unplace(self._odd.pop(protocol))
-        if split is None or row < 1 or n >= len(rows) + _MAX_GAP or (n < len(rows) and rows[n]):
-            self._odd[protocol] = row  # kept as typed, or another year's number
+        got = self._slots.claim(protocol) if row >= 1 else None
+        if got is None:
+            self.pop(protocol, None)  # a row below 1 is kept apart: no slot left behind
+            self._odd[protocol] = row
         else:
-            if n >= len(rows):
-                grow = max(n + 1, 2 * len(rows)) - len(rows)  # doubling: few re-allocations
-                rows.frombytes(bytes(4 * grow))
-                self._year.frombytes(bytes(2 * grow))
-            rows[n], self._year[n] = row, split[0]
-        if row >= len(on_row):
-            on_row.extend(bytes(max(row + 1, 2 * len(on_row)) - len(on_row)))
+            n, fresh = got
+            if not fresh:
+                self._unplace(self._rows[n])
+            self._rows[n] = row
+        if row >= len(self._on_row):
+            self._on_row.extend(bytes(max(row + 1, 2 * len(self._on_row)) - len(self._on_row)))
         if row >= 0:
-            on_row[row] = min(on_row[row] + 1, 255)
+            self._on_row[row] = min(self._on_row[row] + 1, 255)
         self._len += 1
 
     def _unplace(self, row: int) -> None:
@@ -262,12 +292,11 @@ class RowMap(MutableMapping[str, int]):
         if protocol in self._odd:
             self._unplace(self._odd.pop(protocol))
             return
-        split = regular_protocol(protocol)
-        row = self.get(protocol)
-        if split is None or row is None:
+        n = self._slots.find(protocol)
+        if n is None:
             raise KeyError(protocol)
-        self._rows[split[1]] = 0
-        self._unplace(row)
+        self._unplace(self._rows[n])
+        self._slots.release(n)
 
     def __iter__(self) -> Iterator[str]:
         for protocol, _row in self.items():
@@ -275,9 +304,8 @@ class RowMap(MutableMapping[str, int]):
 
     def items(self) -> Iterator[tuple[str, int]]:  # type: ignore[override]
         """(protocol, row) pairs without parsing each protocol back (as Mapping's would)."""
-        for n, row in enumerate(self._rows):
-            if row:
-                yield protocol_for(self._year[n], n), row
+        for n, protocol in self._slots.held():
+            yield protocol, self._rows[n]
         yield from list(self._odd.items())
 
     def values(self) -> Iterator[int]:  # type: ignore[override]

@@ -17,12 +17,11 @@ from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from worker.identity import key_ident, protocol_for, regular_protocol
+from worker.identity import NumberSlots, key_ident, protocol_for, regular_protocol
 
 __all__ = ["IdentityIndex", "PackedColumn", "ShownCells"]
 
 _MISSING = object()
-_MAX_GAP = 1_000_000  # a number this far past the highest seen is kept apart, not indexed
 
 
 def _as_double(ident: object) -> float | None:
@@ -104,16 +103,15 @@ class PackedColumn(Sequence[object]):
 class IdentityIndex:
     """Every journal protocol with its timestamp identity (``ts_ident``), both ways.
 
-    A protocol as balcao writes it is a slot by number (a state byte, a double, the year); the
-    serial-number timestamps are one sorted array of doubles with their owners' numbers. A
+    A protocol as balcao writes it has a slot by number (``identity.NumberSlots``: the year
+    and a double, NaN when the journal has no timestamp); the serial-number timestamps are one sorted array of doubles with their owners' numbers. A
     dict of 50,000 strings and floats both ways cost ~8 MiB; this costs ~1.4 MiB.
     ``known`` and ``by_ts`` are read-only mappings over it, as ``identity.locate`` takes them;
     ``twins`` the timestamps several requests share (two submissions in one second)."""
 
     def __init__(self) -> None:
-        self._state = bytearray()  # by number: 0 unknown, 1 known without timestamp, 2 with
-        self._ts = array("d")  # by number: the timestamp
-        self._year = array("H")  # by number: the protocol's year
+        self._ts = array("d")  # by slot: the timestamp, NaN for none
+        self._slots = NumberSlots(self._ts)
         self._odd: dict[str, object] = {}  # protocols kept apart → their identity
         self._odd_names: list[str] = []  # owner code -(i + 1) ↔ a protocol kept apart
         self._odd_codes: dict[str, int] = {}
@@ -186,59 +184,36 @@ class IdentityIndex:
 
     # ----------------------------------------------------------------- protocol → identity
 
-    def _number(self, protocol: str) -> int | None:
-        """The slot of a protocol as balcao writes it, when it has (or may take) one."""
-        split = regular_protocol(protocol)
-        if split is None:
-            return None
-        year, number = split
-        if number < len(self._state):
-            return number if not self._state[number] or self._year[number] == year else None
-        return number if number < len(self._state) + _MAX_GAP else None
-
     def _set(self, protocol: str, ident: object | None) -> None:
         d = _as_double(ident)
         apart = protocol in self._odd or (d is None and ident is not None)
-        number = None if apart else self._number(protocol)
-        if number is None:
-            self._clear(protocol)  # once kept apart, a protocol stays apart
+        got = None if apart else self._slots.claim(protocol)
+        if got is None:
+            n = self._slots.find(protocol)  # once kept apart, a protocol stays apart
+            if n is not None:
+                self._slots.release(n)
+                self._count -= 1
             if protocol not in self._odd:
                 self._count += 1
             self._odd[protocol] = ident
             return
-        if number >= len(self._state):
-            grow = number + 1 - len(self._state)
-            self._state.extend(bytes(grow))
-            self._ts.frombytes(bytes(8 * grow))
-            self._year.frombytes(bytes(2 * grow))
-        if not self._state[number]:
-            self._count += 1
-        self._state[number] = 1 if d is None else 2
-        self._ts[number] = 0.0 if d is None else d
-        self._year[number] = int(protocol[3:7])
-
-    def _clear(self, protocol: str) -> None:
-        number = self._number(protocol)
-        if number is not None and number < len(self._state) and self._state[number]:
-            self._state[number] = 0
-            self._count -= 1
+        n, fresh = got
+        self._count += fresh
+        self._ts[n] = math.nan if d is None else d
 
     def _get(self, protocol: str) -> object:
         if protocol in self._odd:
             return self._odd[protocol]
-        split = regular_protocol(protocol)
-        if split is None:
+        n = self._slots.find(protocol)
+        if n is None:
             return _MISSING
-        year, number = split
-        if number >= len(self._state) or self._year[number] != year:
-            return _MISSING
-        state = self._state[number]
-        return _MISSING if not state else None if state == 1 else self._ts[number]
+        d = self._ts[n]
+        return None if math.isnan(d) else d
 
     def _code(self, protocol: str) -> int:
-        number = None if protocol in self._odd else self._number(protocol)
-        if number is not None:
-            return number
+        n = None if protocol in self._odd else self._slots.find(protocol)
+        if n is not None:
+            return n
         code = self._odd_codes.get(protocol)
         if code is None:
             self._odd_names.append(protocol)
@@ -246,12 +221,11 @@ class IdentityIndex:
         return code
 
     def _name(self, code: int) -> str:
-        return self._odd_names[-code - 1] if code < 0 else protocol_for(self._year[code], code)
+        return self._odd_names[-code - 1] if code < 0 else protocol_for(self._slots.year[code], code)
 
     def _protocols(self) -> Iterator[str]:
-        for number, state in enumerate(self._state):
-            if state:
-                yield protocol_for(self._year[number], number)
+        for _n, protocol in self._slots.held():
+            yield protocol
         yield from list(self._odd)
 
     # ----------------------------------------------------------------- identity → protocol
@@ -339,41 +313,35 @@ class _ByTs(Mapping[object, "str | list[str]"]):
 
 
 class ShownCells:
-    """What balcao last wrote in `Situação` and `Atendimento` of each request, by protocol
-    number: a status code, a double and the year per request (a dict of 50,000 tuples would
-    cost ~10 MiB of a small office machine's memory between ticks)."""
+    """What balcao last wrote in `Situação` and `Atendimento` of each request, in slots by
+    protocol number (``identity.NumberSlots``): a status code and a double per request (a
+    dict of 50,000 tuples would cost ~10 MiB of a small office machine's memory between
+    ticks). Protocols without a slot go to a dict."""
 
     def __init__(self) -> None:
         self._codes: dict[str, int] = {"": 0}
         self._texts: list[str] = [""]
         self._status = array("H")
         self._appt = array("d")
-        self._year = array("H")
+        self._slots = NumberSlots(self._status, self._appt)
         self._odd: dict[str, tuple[str, float | None]] = {}
 
     def set(self, protocol: str, status: str, appt: float | None) -> None:
-        split = regular_protocol(protocol)
-        n = split[1] if split is not None else -1
-        if split is None or n >= len(self._status) + _MAX_GAP or (
-            n < len(self._year) and self._year[n] and self._year[n] != split[0]
-        ):
+        got = self._slots.claim(protocol)
+        if got is None:
             self._odd[protocol] = (status, appt)
             return
-        if n >= len(self._status):
-            grow = n + 1 - len(self._status)
-            self._status.frombytes(bytes(2 * grow))
-            self._appt.extend([math.nan] * grow)
-            self._year.frombytes(bytes(2 * grow))
+        n = got[0]
         code = self._codes.get(status)
         if code is None:
             code = self._codes[status] = len(self._texts)
             self._texts.append(status)
-        self._status[n], self._year[n] = code, split[0]
+        self._status[n] = code
         self._appt[n] = math.nan if appt is None else appt
 
     def get(self, protocol: str) -> tuple[str, float | None]:
-        split = regular_protocol(protocol)
-        if split is None or split[1] >= len(self._year) or self._year[split[1]] != split[0]:
+        n = self._slots.find(protocol)
+        if n is None:
             return self._odd.get(protocol, ("", None))
-        appt = self._appt[split[1]]
-        return self._texts[self._status[split[1]]], None if math.isnan(appt) else appt
+        appt = self._appt[n]
+        return self._texts[self._status[n]], None if math.isnan(appt) else appt
